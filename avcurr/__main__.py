@@ -1,0 +1,3 @@
+from avcurr.cli import main
+
+main()

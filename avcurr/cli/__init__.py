@@ -1,0 +1,37 @@
+"""The `avcurr` command line. Each command lives in its own module and only maps options
+onto the library function that does the work."""
+
+from __future__ import annotations
+
+import typer
+
+from avcurr import __version__
+from avcurr.cli.curricula import build_curricula_command
+
+app = typer.Typer(
+    name="avcurr",
+    help="Curriculum audiovisual learning: fetch clips, grade them into curricula by their number "
+         "of sound sources, build WebDataset shards, train and evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+app.command("build-curricula")(build_curricula_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"avcurr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Curriculum audiovisual learning toolkit."""
+
+
+def main() -> None:
+    app()

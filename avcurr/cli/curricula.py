@@ -1,0 +1,55 @@
+"""`avcurr build-curricula`: a thin wrapper around `avcurr.curricula.build_curricula`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from avcurr.cli.common import console, reported_errors
+from avcurr.curricula import CurriculaConfig, CurriculaSummary, build_curricula
+from avcurr.ontology import Policy
+from avcurr.paths import bundled, work_dir
+
+
+def summary_table(summary: CurriculaSummary) -> Table:
+    table = Table(title=f"Curricula of {summary.n_clips:,} clips")
+    table.add_column("curriculum")
+    table.add_column("sources", justify="right")
+    table.add_column("clips", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("most frequent source classes")
+    for name in [f"c{k}" for k in range(1, 6)] + [None]:
+        clips = summary.per_curriculum.get(name, 0)
+        sources = "0" if name is None else (name[1:] if name != "c5" else "5+")
+        top = ", ".join(f"{n} ({c})" for n, c in summary.top_sources.get(name, [])) if name else ""
+        table.add_row(name or "none (no countable source)", sources, f"{clips:,}",
+                      f"{100 * clips / max(summary.n_clips, 1):.1f} %", top)
+    return table
+
+
+def build_curricula_command(
+    segments: Annotated[Optional[Path], typer.Option(
+        help="AudioSet segment CSV. [default: the bundled balanced_train_segments.csv]")] = None,
+    ontology: Annotated[Optional[Path], typer.Option(
+        help="AudioSet ontology.json. [default: the bundled copy]")] = None,
+    policy: Annotated[Policy, typer.Option(
+        help="How labels deeper than level 3 are lifted: 'all' level-3 ancestors met first on "
+             "each path, or only the 'first' (an already kept one, else breadth-first).")] = Policy.ALL,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Output Parquet file. [default: $AVCURR_WORK/curricula/<segments name>.parquet]")] = None,
+) -> None:
+    """Count sound sources per clip with the third-level filter and grade clips into c1..c5."""
+    with reported_errors():
+        segments = segments or bundled("audioset", "balanced_train_segments.csv")
+        config = CurriculaConfig(
+            segments=segments,
+            ontology=ontology or bundled("audioset", "ontology.json"),
+            out=out or work_dir() / "curricula" / f"{segments.stem}.parquet",
+            policy=policy,
+        )
+        summary = build_curricula(config)
+    console.print(summary_table(summary))
+    console.print(f"wrote [bold]{summary.out}[/] and histogram [bold]{summary.histogram}[/]")

@@ -1,0 +1,1 @@
+"""Media access through the ffmpeg and ffprobe programs (never a shell)."""
