@@ -38,6 +38,15 @@ def _seconds(text: str, what: str, where: str) -> float:
     return value
 
 
+def _looks_like_data(fields: list[str]) -> bool:
+    """A `#` line with numeric times is a data row whose id a spreadsheet mangled (`#NAME?`)."""
+    try:
+        float(fields[1]), float(fields[2])
+    except (IndexError, ValueError):
+        return False
+    return True
+
+
 def _parse_row(fields: list[str], path: Path, line: int, known_labels: Container[str] | None) -> Segment:
     where = f"{path}:{line}"
     if len(fields) != 4:
@@ -70,12 +79,12 @@ def iter_segments(path: Path, known_labels: Container[str] | None = None) -> Ite
     except IsADirectoryError:
         raise AvcurrError(f"segment list is a folder, not a CSV file: {path}") from None
     with handle:
-        reader = csv.reader(handle, skipinitialspace=True)
+        reader = csv.reader(handle, skipinitialspace=True, strict=True)
         try:
             for fields in reader:
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
-                if fields[0].lstrip().startswith("#"):
+                if fields[0].lstrip().startswith("#") and not _looks_like_data(fields):
                     continue
                 yield _parse_row(fields, path, reader.line_num, known_labels)
         except csv.Error as exc:

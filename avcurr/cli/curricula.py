@@ -15,7 +15,8 @@ from avcurr.paths import bundled, work_dir
 
 
 def summary_table(summary: CurriculaSummary) -> Table:
-    table = Table(title=f"Curricula of {summary.n_clips:,} clips")
+    table = Table(title=f"Curricula of {summary.n_clips:,} clips",
+                  caption="none: clips with no countable (level-3) sound source")
     table.add_column("curriculum")
     table.add_column("sources", justify="right")
     table.add_column("clips", justify="right")
@@ -24,8 +25,8 @@ def summary_table(summary: CurriculaSummary) -> Table:
     for name in [f"c{k}" for k in range(1, 6)] + [None]:
         clips = summary.per_curriculum.get(name, 0)
         sources = "0" if name is None else (name[1:] if name != "c5" else "5+")
-        top = ", ".join(f"{n} ({c})" for n, c in summary.top_sources.get(name, [])) if name else ""
-        table.add_row(name or "none (no countable source)", sources, f"{clips:,}",
+        top = ", ".join(f"{n} ({c})" for n, c in summary.top_sources.get(name, [])[:3]) if name else ""
+        table.add_row(name or "none", sources, f"{clips:,}",
                       f"{100 * clips / max(summary.n_clips, 1):.1f} %", top)
     return table
 
