@@ -7,6 +7,11 @@ import typer
 
 from avcurr import __version__
 from avcurr.cli.curricula import build_curricula_command
+from avcurr.cli.fetch import fetch_app
+from avcurr.cli.synth import synth_command
+from avcurr.cli.shards import build_shards_command, verify_command
+from avcurr.cli.train import localize_command, train_command
+from avcurr.cli.evaluate import eval_app
 
 app = typer.Typer(
     name="avcurr",
@@ -19,6 +24,13 @@ app = typer.Typer(
 )
 
 app.command("build-curricula")(build_curricula_command)
+app.add_typer(fetch_app, name="fetch")
+app.command("synth")(synth_command)
+app.command("build-shards")(build_shards_command)
+app.command("verify")(verify_command)
+app.command("train")(train_command)
+app.command("localize")(localize_command)
+app.add_typer(eval_app, name="eval")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Audio numerics: the SPEC §2 spectrogram and its log-frequency projection."""

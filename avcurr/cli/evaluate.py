@@ -1,0 +1,58 @@
+"""`avcurr eval ...`: evaluations of trained checkpoints (one sub-command each)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from avcurr.cli.common import console, reported_errors
+
+eval_app = typer.Typer(help="Evaluate trained checkpoints.", no_args_is_help=True)
+
+
+@eval_app.command("localization")
+def localization_command(
+    checkpoint: Annotated[Path, typer.Option(help="Trained model checkpoint (checkpoint.pt).")],
+    shards: Annotated[Path, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar of the test clips.")],
+    annotations: Annotated[Path, typer.Option(help="Folder of SoundNet-Flickr style box files <key>.xml (or <ytid>.xml).")],
+    out: Annotated[Path, typer.Option(help="Output folder: per_image.csv, summary.json, success_curves.png, overlays/.")],
+    dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "synth",
+    split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "test",
+    curricula: Annotated[str, typer.Option(help="Comma-separated curricula to read, e.g. c1 or c1,c2.")] = "c1",
+    sources: Annotated[int, typer.Option(help="Sounding objects per clip to cluster for (k_a; k_v = k_a + 1).")] = 1,
+    visual_centres: Annotated[Optional[int], typer.Option(help="Visual centres k_v. [default: sources + 1; add one "
+                                                                "per silent visible object]")] = None,
+    batch_size: Annotated[int, typer.Option(help="Clips per forward pass.")] = 16,
+    overlays: Annotated[int, typer.Option(help="How many heatmap PNGs to draw.")] = 12,
+    xml_mode: Annotated[str, typer.Option(help="auto (by tag name when present), published (skip the first child, "
+                                                "then four numbers) or tags.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option(help="Score at most this many clips.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the random-map baseline.")] = 0,
+) -> None:
+    """cIoU@0.5, AUC and pointing game (SoundNet-Flickr protocol) beside random, centre and whole-image maps."""
+    from avcurr.localize import LocalizationConfig, evaluate_localization
+
+    with reported_errors():
+        report = evaluate_localization(LocalizationConfig(
+            checkpoint=checkpoint, shards=shards, annotations=annotations, out=out, dataset=dataset,
+            split=split, curricula=tuple(c.strip() for c in curricula.split(",") if c.strip()),
+            sources=sources, visual_centres=visual_centres, batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device,
+            seed=seed, limit=limit))
+    console.print(localization_table(report.summaries, f"Localization on {report.summaries['model']['n']} images"))
+    if report.missing:
+        console.print(f"[yellow]{len(report.missing)} clips had no annotation file and were not scored[/]")
+    console.print(f"wrote [bold]{out}[/] (per_image.csv, summary.json, success_curves.png, overlays/)")
+
+
+def localization_table(summaries: dict[str, dict], title: str) -> Table:
+    table = Table(title=title, caption="cIoU@0.5: share of images with cIoU >= 0.5; AUC over thresholds 0..1")
+    for col in ("method", "cIoU@0.5", "AUC", "mean cIoU", "pointing game"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for method, s in summaries.items():
+        table.add_row(method, f"{s['ciou_at_0.5']:.3f}", f"{s['auc']:.3f}", f"{s['mean_ciou']:.3f}",
+                      f"{s['pointing']:.3f}")
+    return table

@@ -1,0 +1,108 @@
+"""`avcurr synth`: a thin wrapper around `avcurr.synth.synthesize`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+from rich.table import Table
+
+from avcurr.cli.common import console, reported_errors
+from avcurr.errors import AvcurrError
+from avcurr.paths import work_dir
+
+if TYPE_CHECKING:
+    from avcurr.synth import SynthSummary
+
+MAX_SOURCES = 4  # kept equal to avcurr.synth.config.MAX_SOURCES (checked by the tests); numpy loads lazily
+
+
+def summary_table(summary: SynthSummary) -> Table:
+    """Clips per number of sources, categories of the sounding objects, failures and speed."""
+    table = Table(title=f"Synthetic world in {summary.out}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("clips written", f"{summary.n_ok - summary.n_reused:,}")
+    table.add_row("clips kept from an earlier run", f"{summary.n_reused:,}")
+    table.add_row("clips failed", f"[red]{len(summary.failures):,}[/]" if summary.failures else "0")
+    for k in sorted(summary.per_n_sources):
+        table.add_row(f"clips with {k} source{'s' if k > 1 else ''}", f"{summary.per_n_sources[k]:,}")
+    table.add_row("sounding objects per category",
+                  ", ".join(f"{name} {n}" for name, n in sorted(summary.per_category.items())))
+    made = summary.n_ok - summary.n_reused
+    rate = f"{made / summary.seconds:.2f} clips/s" if made and summary.seconds > 0 else "-"
+    table.add_row("time", f"{summary.seconds:.1f} s ({rate})")
+    for key, error in summary.failures[:5]:
+        table.add_row(f"[red]failed {key}[/]", error[:100])
+    return table
+
+
+def _source_range(sources: int | None, min_sources: int | None, max_sources: int | None) -> tuple[int, int]:
+    if sources is not None:
+        if min_sources is not None or max_sources is not None:
+            raise AvcurrError("give either --sources or --min-sources/--max-sources, not both")
+        return sources, sources
+    return (1 if min_sources is None else min_sources), (MAX_SOURCES if max_sources is None else max_sources)
+
+
+def synth_command(
+    out: Annotated[Optional[Path], typer.Option(
+        help="Output folder (media/, truth/, stems/, segments.csv, flickr/, music/, ave/). "
+             "(default: $AVCURR_WORK/synth)")] = None,
+    clips: Annotated[int, typer.Option(help="Number of clips.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
+    sources: Annotated[Optional[int], typer.Option(
+        help="Exactly this many sounding objects per clip (1-4); excludes --min/--max-sources.")] = None,
+    min_sources: Annotated[Optional[int], typer.Option(
+        help="Fewest sounding objects per clip (default: 1).")] = None,
+    max_sources: Annotated[Optional[int], typer.Option(
+        help="Most sounding objects per clip (default: 4).")] = None,
+    distractors: Annotated[int, typer.Option(help="Silent visible objects per clip (0-2).")] = 0,
+    size: Annotated[int, typer.Option(help="Frame width and height in pixels (even).")] = 256,
+    fps: Annotated[int, typer.Option(help="Frames per second.")] = 8,
+    duration: Annotated[int, typer.Option(help="Clip length in whole seconds.")] = 10,
+    small_objects: Annotated[bool, typer.Option(
+        "--small-objects",
+        help="Small objects (about 3-8 % of the frame alone): the hard localization case.")] = False,
+    workers: Annotated[int, typer.Option(help="Parallel worker processes.")] = 1,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing world with other settings in --out.")] = False,
+) -> None:
+    """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
+
+    Each clip is an H.264+AAC mp4 of objects drifting over a noisy textured background.
+
+    Every sounding object has its category's sound, its own stem and a box per frame.
+
+    Rerunning with the same settings keeps finished clips.
+    """
+    from avcurr.synth import SynthConfig, synthesize
+    from avcurr.synth.run import prepare_out
+
+    with reported_errors():
+        lo, hi = _source_range(sources, min_sources, max_sources)
+        cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
+                          max_sources=hi, distractors=distractors, size=size, fps=fps, duration=duration,
+                          small_objects=small_objects, workers=workers).validate()
+        prepare_out(cfg, overwrite)  # refuse a bad --out before the progress bar appears
+        columns = (TextColumn("synth"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("synth", total=cfg.clips, failed=0)
+            failed = 0
+
+            def on_clip(record: dict) -> None:
+                nonlocal failed
+                failed += record["status"] != "ok"
+                progress.update(task, advance=1, failed=failed)
+
+            summary = synthesize(cfg, on_clip=on_clip, overwrite=overwrite)
+    console.print(summary_table(summary))
+    if summary.n_ok == 0:  # nothing usable (ffmpeg without libx264, a read-only disk...): say so in the status
+        raise typer.Exit(1)
+    if summary.files:
+        console.print(f"wrote [bold]{summary.files['segments']}[/] and truth, stems, Flickr/MUSIC/AVE lists "
+                      f"under [bold]{summary.out}[/]")

@@ -1,0 +1,89 @@
+"""What to fetch: one job per clip, and the settings of a fetch run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from avcurr.errors import AvcurrError
+from avcurr.keys import clip_key, safe_name
+
+YOUTUBE_WATCH = "https://www.youtube.com/watch?v={ytid}"
+# Formats whose URL ffmpeg can seek in directly (plain HTTP(S) or HLS; DASH fragments are not a
+# single URL), at most 480p: AudioSet-style work needs the sound and small frames, not 4K.
+_SEEKABLE = "[protocol~='^(https?|m3u8|m3u8_native)$']"
+DEFAULT_FORMAT = f"bv*[height<=?480]{_SEEKABLE}+ba{_SEEKABLE}/b[height<=?480]{_SEEKABLE}/b{_SEEKABLE}"
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    """One clip: video id, segment `[start, end)` in seconds (`end=None`: to the end of the video)."""
+
+    ytid: str
+    start: float = 0.0
+    end: float | None = None
+    dataset: str = ""
+
+    @property
+    def key(self) -> str:
+        return clip_key(self.ytid, self.start)
+
+    def url(self, template: str) -> str:
+        return template.format(ytid=safe_name(self.ytid, "video id"))
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """Settings of one `avcurr fetch` run; every field maps onto one command-line option."""
+
+    out: Path
+    workers: int = 4
+    url_template: str = YOUTUBE_WATCH
+    cookies: Path | None = None
+    proxy: str | None = None
+    rate: float | None = None          # clip starts per second over all workers (None: unlimited)
+    retry_failed: bool = False
+    include_permanent: bool = False
+    max_attempts: int = 4              # per clip and per run
+    backoff_base: float = 5.0          # seconds; doubled per attempt, with jitter
+    backoff_cap: float = 300.0
+    timeout: float = 30.0              # socket / stalled-read timeout in seconds
+    attempt_timeout: float = 600.0     # wall limit of one ffmpeg run
+    cut: str = "exact"                 # "exact": re-encode at the cut points; "copy": keyframe cut
+    duration_tolerance: float = 1.0    # seconds between the segment and the probed duration
+    video_format: str = DEFAULT_FORMAT
+    progress: bool = True
+    seed: int | None = None            # jitter seed (tests and benchmarks)
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise AvcurrError(f"--workers must be at least 1, got {self.workers}")
+        if "{ytid}" not in self.url_template:
+            raise AvcurrError(f"--url-template must contain {{ytid}}: {self.url_template!r}")
+        if self.cut not in ("exact", "copy"):
+            raise AvcurrError(f"--cut must be 'exact' or 'copy', got {self.cut!r}")
+        if self.max_attempts < 1:
+            raise AvcurrError(f"--max-attempts must be at least 1, got {self.max_attempts}")
+        if self.rate is not None and self.rate <= 0:
+            raise AvcurrError(f"--rate must be positive, got {self.rate}")
+        if self.cookies is not None and not Path(self.cookies).is_file():
+            raise AvcurrError(f"cookies file not found: {self.cookies}")
+
+    @property
+    def ext(self) -> str:
+        return "mp4" if self.cut == "exact" else "mkv"
+
+
+def parse_rate(text: str | None) -> float | None:
+    """`--rate` as clip starts per second: `2`, `2/s`, `30/m`, `600/h`."""
+    if text is None or text == "":
+        return None
+    number, _, unit = text.strip().partition("/")
+    per = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}.get(unit.strip().lower())
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if per is None or value <= 0:
+        raise AvcurrError(f"--rate {text!r} is not a rate such as 2, 2/s, 30/m or 600/h (clips per time)")
+    return value / per

@@ -1,0 +1,153 @@
+"""`avcurr eval localization`: a checkpoint's heatmaps on annotated clips against trivial baselines."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avcurr.errors import AvcurrError
+from avcurr.localize.annotations import find_annotation, read_boxes
+from avcurr.localize.baselines import BASELINES, score_baselines
+from avcurr.localize.heatmap import localize_batch
+from avcurr.localize.metrics import binarise, ciou, ground_truth, pointing_hit, summarise
+from avcurr.localize.overlay import save_overlay, save_success_curves
+
+MODEL = "model"
+
+
+@dataclass(frozen=True)
+class LocalizationConfig:
+    """checkpoint: trained model; shards/dataset/split/curricula: the test clips (middle frame f1);
+    annotations: folder of `<key>.xml` (or `<ytid>.xml`) box files; sources: clusters k_a;
+    visual_centres: k_v (None = sources + 1; add one per silent visible object);
+    overlays: how many heatmap PNGs to draw; xml_mode: auto | published | tags."""
+
+    checkpoint: Path
+    shards: Path
+    annotations: Path
+    out: Path
+    dataset: str = "synth"
+    split: str = "test"
+    curricula: tuple[str, ...] = ("c1",)
+    sources: int = 1
+    visual_centres: int | None = None
+    batch_size: int = 16
+    overlays: int = 12
+    xml_mode: str = "auto"
+    device: str = "auto"
+    seed: int = 0
+    limit: int | None = None
+    progress: bool = True
+
+
+@dataclass
+class LocalizationReport:
+    summaries: dict[str, dict]          # method -> cIoU@0.5, AUC, mean cIoU, pointing, n
+    rows: list[dict]
+    missing: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _batches(cfg: LocalizationConfig):
+    from avcurr.data import LoaderConfig, make_loader
+
+    return make_loader(LoaderConfig(root=Path(cfg.shards), dataset=cfg.dataset, split=cfg.split,
+                                    curricula=cfg.curricula, batch_size=cfg.batch_size, shuffle_buffer=0,
+                                    epochs=1, training=False))
+
+
+def evaluate_localization(cfg: LocalizationConfig) -> LocalizationReport:
+    """Score the model and the baselines image by image; write per_image.csv, summary.json,
+    success_curves.png and `overlays` heatmap PNGs under cfg.out."""
+    from avcurr.train.checkpoint import model_from_checkpoint
+    from avcurr.train.device import pick_device
+
+    if not Path(cfg.annotations).is_dir():
+        raise AvcurrError(f"annotation folder not found: {cfg.annotations}")
+    if cfg.sources < 1 or (cfg.visual_centres is not None and cfg.visual_centres < 2):
+        raise AvcurrError(f"need --sources >= 1 and --visual-centres >= 2, got {cfg.sources}, {cfg.visual_centres}")
+    device = pick_device(cfg.device)
+    model, _ = model_from_checkpoint(cfg.checkpoint, device)
+    out = Path(cfg.out)
+    rng = np.random.default_rng(cfg.seed)
+    cious: dict[str, list[float]] = {m: [] for m in (MODEL, *BASELINES)}
+    hits: dict[str, list[bool]] = {m: [] for m in (MODEL, *BASELINES)}
+    report = LocalizationReport(summaries={}, rows=[])
+    with _progress(cfg.progress) as bar:
+        for batch in _batches(cfg):
+            heat = localize_batch(model, batch["spec"].to(device), batch["image"].to(device),
+                                  cfg.sources, visual_centres=cfg.visual_centres).cpu().numpy()
+            for i, key in enumerate(batch["key"]):
+                path = find_annotation(cfg.annotations, key, batch["meta"][i].get("ytid"))
+                if path is None:
+                    report.missing.append(key)
+                    continue
+                boxes = read_boxes(path, cfg.xml_mode)
+                g = ground_truth(boxes)
+                row = {"key": key, "n_boxes": len(boxes)}
+                scores = {MODEL: (ciou(binarise(heat[i]), g), pointing_hit(heat[i], g)),
+                          **score_baselines(g, rng)}
+                for method, (c, hit) in scores.items():
+                    cious[method].append(c)
+                    hits[method].append(hit)
+                    row[f"{method}_ciou"], row[f"{method}_hit"] = round(c, 4), hit
+                report.rows.append(row)
+                if len(report.rows) <= cfg.overlays:
+                    frame = batch["image"][i].permute(1, 2, 0).numpy()
+                    save_overlay(frame, heat[i], out / "overlays" / f"{key}.png", boxes,
+                                 f"{key}  cIoU {scores[MODEL][0]:.2f}  pointing {'hit' if scores[MODEL][1] else 'miss'}")
+                if cfg.limit is not None and len(report.rows) >= cfg.limit:
+                    break
+            bar(len(report.rows))
+            if cfg.limit is not None and len(report.rows) >= cfg.limit:
+                break
+    if not report.rows:
+        raise AvcurrError(f"no test clip had an annotation file in {cfg.annotations} "
+                          f"({len(report.missing)} clips without one)")
+    report.summaries = {m: summarise(cious[m], hits[m]) for m in cious}
+    report.files = _write(out, report, cious)
+    return report
+
+
+def _write(out: Path, report: LocalizationReport, cious: dict[str, list[float]]) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"per_image": out / "per_image.csv", "summary": out / "summary.json",
+             "curves": out / "success_curves.png"}
+    with files["per_image"].open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(report.rows[0]))
+        writer.writeheader()
+        writer.writerows(report.rows)
+    files["summary"].write_text(json.dumps({"methods": report.summaries, "missing_annotations": report.missing},
+                                           indent=2) + "\n", encoding="utf-8")
+    save_success_curves(cious, files["curves"])
+    if (out / "overlays").is_dir():
+        files["overlays"] = out / "overlays"
+    return files
+
+
+class _progress:
+    """A rich spinner with the count of scored images (silent when disabled)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.progress = enabled, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from avcurr.cli.common import console
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]localization"),
+                                 TextColumn("{task.completed} images"), TimeElapsedColumn(), console=console)
+        self.progress.__enter__()
+        task = self.progress.add_task("images", total=None)
+        return lambda n: self.progress.update(task, completed=n)
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)

@@ -1,0 +1,1 @@
+"""Per-curriculum WebDataset shards: build (decode, spectrogram, frames, tar) and verify."""

@@ -1,0 +1,107 @@
+"""Read a clip manifest (build-curricula's Parquet, or any with its columns) into clip tasks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from avcurr.errors import AvcurrError
+from avcurr.keys import clip_key
+from avcurr.shards.layout import check_curriculum
+
+REQUIRED = ("ytid", "start", "curriculum")
+KNOWN = ("ytid", "start", "end", "labels", "sources", "n_sources", "curriculum", "path")
+MEDIA_EXTENSIONS = ("mp4", "mkv", "webm", "mov", "avi", "m4a", "wav", "flac", "mp3", "ogg", "opus")
+
+
+@dataclass(frozen=True)
+class ClipTask:
+    """One clip to turn into a sample: where its media is and the metadata its JSON carries."""
+
+    key: str
+    ytid: str
+    start: float
+    end: float | None
+    curriculum: str | None
+    n_sources: int | None
+    labels: tuple[str, ...]
+    sources: tuple[str, ...]
+    media: Path | None
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Clips with a curriculum, plus what was set aside: no curriculum, duplicate keys."""
+
+    tasks: list[ClipTask]
+    no_curriculum: list[str]
+    duplicates: list[str]
+
+
+def _media_index(media_dir: Path | None) -> dict[str, Path]:
+    """`<stem> -> path` for every media file in `media_dir` (one listing, not one stat per clip)."""
+    if media_dir is None:
+        return {}
+    if not Path(media_dir).is_dir():
+        raise AvcurrError(f"media folder not found: {media_dir}")
+    found: dict[str, Path] = {}
+    for path in sorted(Path(media_dir).iterdir()):
+        stem, _, ext = path.name.partition(".")
+        if ext.lower() in MEDIA_EXTENSIONS and stem not in found:
+            found[stem] = path
+    return found
+
+
+def _float(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _task(row: dict, media: dict[str, Path], base: Path) -> ClipTask:
+    start = _float(row["start"])
+    if start is None or start < 0:
+        raise AvcurrError(f"bad start {row['start']!r} for video id {row['ytid']!r}")
+    key = clip_key(str(row["ytid"]), start)
+    path = row.get("path")
+    media_path = (base / str(path)) if path else media.get(key)
+    curriculum = row.get("curriculum")
+    extras = {k: v for k, v in row.items() if k not in KNOWN}
+    return ClipTask(key=key, ytid=str(row["ytid"]), start=start, end=_float(row.get("end")),
+                    curriculum=check_curriculum(curriculum) if curriculum else None,
+                    n_sources=None if row.get("n_sources") is None else int(row["n_sources"]),
+                    labels=tuple(row.get("labels") or ()), sources=tuple(row.get("sources") or ()),
+                    media=media_path, extras=extras)
+
+
+def read_manifest(path: Path, media_dir: Path | None = None) -> Manifest:
+    """Clip tasks of a manifest. A `path` column (relative to the manifest's folder, or absolute)
+    overrides the lookup of `<key>.<ext>` in `media_dir`."""
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:
+        raise AvcurrError(f"cannot read manifest {path}: {exc}") from None
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise AvcurrError(f"manifest {path} lacks column(s) {', '.join(missing)}")
+    if media_dir is None and "path" not in table.column_names:
+        raise AvcurrError(f"manifest {path} has no `path` column: give --media DIR")
+    media = _media_index(media_dir)
+    tasks, no_curriculum, duplicates, seen = [], [], [], set()
+    for i, row in enumerate(table.to_pylist()):
+        try:
+            task = _task(row, media, path.parent)
+        except AvcurrError as exc:
+            raise AvcurrError(f"manifest {path} row {i}: {exc}") from None
+        if task.key in seen:
+            duplicates.append(task.key)
+            continue
+        seen.add(task.key)
+        if task.curriculum:
+            tasks.append(task)
+        else:
+            no_curriculum.append(task.key)
+    return Manifest(tasks=tasks, no_curriculum=no_curriculum, duplicates=duplicates)

@@ -1,0 +1,114 @@
+"""The ground truth written in the real datasets' own formats.
+
+- AudioSet segment CSV (three `#` lines, `YTID, 0.000, 10.000, "label,label"`);
+- SoundNet-Flickr box XML, `annotation > object > bbox > xmin, ymin, xmax, ymax` in 256-pixel
+  coordinates, three annotators. Readers of the real files skip each bbox element's first child
+  and read the next four as numbers, others look the coordinates up by tag name: the first
+  child here is an `<annotator>` element, so both ways read the same box;
+- MUSIC `{"version": 1.0, "videos": {category: [ids]}}` for solo and duet clips;
+- AVE `Category&VideoID&Quality&StartTime&EndTime` rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterable
+
+FLICKR_SIZE = 256
+AVE_HEADER = "Category&VideoID&Quality&StartTime&EndTime"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+def segments_csv(truths: list[dict], seed: int) -> str:
+    """AudioSet's segment CSV layout for the given clips."""
+    labels = [label for t in truths for label in t["labels"]]
+    lines = [
+        f"# Segments csv created by avcurr synth (seed {seed})",
+        f"# num_ytids={len({t['ytid'] for t in truths})}, num_segs={len(truths)}, "
+        f"num_unique_labels={len(set(labels))}, num_positive_labels={len(labels)}",
+        "# YTID, start_seconds, end_seconds, positive_labels",
+    ]
+    lines += [f'{t["ytid"]}, {t["start"]:.3f}, {t["end"]:.3f}, "{",".join(t["labels"])}"' for t in truths]
+    return "\n".join(lines) + "\n"
+
+
+def flickr_xml(truth: dict) -> str:
+    """One SoundNet-Flickr style annotation file: one <object> per annotator and sounding object."""
+    root = ET.Element("annotation")
+    ET.SubElement(root, "filename").text = f"{truth['key']}.png"
+    size = ET.SubElement(root, "size")
+    for tag in ("width", "height"):
+        ET.SubElement(size, tag).text = str(FLICKR_SIZE)
+    for box in truth["flickr"]["boxes"]:
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = box["category"]
+        bbox = ET.SubElement(obj, "bbox")
+        ET.SubElement(bbox, "annotator").text = str(box["annotator"])  # the first child real readers skip
+        for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), box["box"]):
+            ET.SubElement(bbox, tag).text = str(value)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def read_flickr_boxes(path: Path, by_tag: bool = True) -> list[list[int]]:
+    """Boxes of one annotation file, read by tag name or, like the real readers, by skipping the
+    first child of each bbox."""
+    boxes = []
+    for bbox in ET.parse(path).getroot().iter("bbox"):
+        if by_tag:
+            boxes.append([int(bbox.find(tag).text) for tag in ("xmin", "ymin", "xmax", "ymax")])
+        else:
+            boxes.append([int(child.text) for child in list(bbox)[1:5]])
+    return boxes
+
+
+def flickr_test_list(truths: Iterable[dict]) -> str:
+    """Ids as the real test list writes them (`<id>.png` per line)."""
+    return "".join(f"{t['key']}.png\n" for t in truths)
+
+
+def music_json(truths: Iterable[dict], n_sources: int) -> str:
+    """MUSIC-style `{"version": 1.0, "videos": {name: [ids]}}`: solo (1 source) or duet (2)."""
+    videos: dict[str, list[str]] = {}
+    for t in truths:
+        if t["n_sources"] == n_sources:
+            name = " ".join(sorted(o["category"] for o in t["objects"] if o["sounding"]))
+            videos.setdefault(name, []).append(t["ytid"])
+    return json.dumps({"version": 1.0, "videos": dict(sorted(videos.items()))}, indent=4) + "\n"
+
+
+def ave_annotations(truths: Iterable[dict]) -> str:
+    """AVE rows for each clip's event: the main source's contiguous sounding interval."""
+    rows = [AVE_HEADER]
+    for t in truths:
+        ev = t["event"]
+        rows.append(f"{ev['category']}&{t['ytid']}&good&{ev['start']}&{ev['end']}")
+    return "\n".join(rows) + "\n"
+
+
+def write_collections(out: Path, truths: list[dict], seed: int) -> dict[str, Path]:
+    """Write the files that list every clip; return their paths by name."""
+    paths = {
+        "segments": out / "segments.csv",
+        "flickr_test_list": out / "flickr" / "test_list.txt",
+        "music_solo": out / "music" / "MUSIC_solo_videos.json",
+        "music_duet": out / "music" / "MUSIC_duet_videos.json",
+        "ave": out / "ave" / "Annotations.txt",
+    }
+    write_text_atomic(paths["segments"], segments_csv(truths, seed))
+    write_text_atomic(paths["flickr_test_list"], flickr_test_list(truths))
+    write_text_atomic(paths["music_solo"], music_json(truths, 1))
+    write_text_atomic(paths["music_duet"], music_json(truths, 2))
+    write_text_atomic(paths["ave"], ave_annotations(truths))
+    return paths
