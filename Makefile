@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml scripts/setup_env.sh
 	bash scripts/setup_env.sh
 
 quickstart: $(STAMP)
-	$(VENV)/bin/avcurr build-curricula
+	$(VENV)/bin/python pipelines/quickstart.py --work avcurr-work/quickstart
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n 2 -q

@@ -76,16 +76,20 @@ def evaluate(work: Path, shards: Path, stage: int, test: World, overlays: int = 
     return report
 
 
+SHORT_METHOD = {"centre_gaussian": "centre", "whole_image": "whole"}
+
+
 def results_table(title: str, reports: dict[str, object]) -> Table:
-    """One row per (checkpoint, method): cIoU@0.5, AUC, mean cIoU, pointing game."""
-    table = Table(title=title)
-    for col in ("evaluation", "method", "cIoU@0.5", "AUC", "mean cIoU", "pointing", "images"):
+    """One row per (checkpoint, method): cIoU@0.5, AUC, mean cIoU, pointing game (fits 80 columns)."""
+    table = Table(title=title, caption="centre: centre Gaussian; whole: whole image; point: pointing game")
+    for col in ("evaluation", "method", "cIoU@.5", "AUC", "mean", "point", "n"):
         table.add_column(col, justify="left" if col in ("evaluation", "method") else "right",
                          no_wrap=True)
     for name, report in reports.items():
-        for method, s in report.summaries.items():
-            table.add_row(name, method, f"{s['ciou_at_0.5']:.3f}", f"{s['auc']:.3f}", f"{s['mean_ciou']:.3f}",
-                          f"{s['pointing']:.3f}", str(s["n"]))
+        for i, (method, s) in enumerate(report.summaries.items()):
+            table.add_row(name if i == 0 else "", SHORT_METHOD.get(method, method), f"{s['ciou_at_0.5']:.2f}",
+                          f"{s['auc']:.2f}", f"{s['mean_ciou']:.2f}", f"{s['pointing']:.2f}", str(s["n"]),
+                          end_section=i == len(report.summaries) - 1)
     return table
 
 
