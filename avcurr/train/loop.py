@@ -104,10 +104,8 @@ def train_stage(cfg: TrainConfig, batches: Iterable[dict] | None = None) -> Trai
         model = model.to(memory_format=torch.channels_last)
     lr = cfg.lr if cfg.lr is not None else model.cfg.lr_for_stage(cfg.stage)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    for group in optimiser.param_groups:  # a resumed optimiser keeps its lr unless told otherwise
-        group["lr"] = lr
     resumed, started_from = _start(cfg, model, optimiser, device)
-    for group in optimiser.param_groups:
+    for group in optimiser.param_groups:  # a resumed optimiser would keep its saved lr otherwise
         group["lr"] = lr
     step = resumed["step"] if resumed else 0
     samples = resumed["samples"] if resumed else 0
