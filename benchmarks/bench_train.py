@@ -63,13 +63,17 @@ def train_rate(shards: Path, dataset: str, config: str, batch: int, steps: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shards", type=Path, default=Path("avcurr-work/quickstart/shards"))
+    parser.add_argument("--shards", type=Path, default=Path("avcurr-work/quickstart/shards"),
+                        help="Shard root with synth/train/c1 (made by `make quickstart`).")
     parser.add_argument("--dataset", default="synth")
     parser.add_argument("--config", default="tiny")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    if not (args.shards / args.dataset / "train" / "c1").is_dir():
+        parser.error(f"no c1 shards under {args.shards}/{args.dataset}/train: run `make quickstart` first "
+                     "or pass --shards")
     if args.threads:
         torch.set_num_threads(args.threads)
     console = Console()

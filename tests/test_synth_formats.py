@@ -17,7 +17,6 @@ from avcurr.segments import YOUTUBE_ID, read_segments
 from avcurr.synth import SynthConfig
 from avcurr.synth.catalogue import CATALOGUE, check_catalogue, ontology
 from avcurr.synth.config import MAX_SOURCES
-from avcurr.synth.formats import read_flickr_boxes
 from avcurr.synth.scene import plan_scene
 from synth_fixtures import truths, world  # noqa: F401
 
@@ -70,6 +69,17 @@ def test_segment_rows_have_audioset_layout(world):
     segs = read_segments(world.out / "segments.csv", ontology())
     for seg in segs:
         assert YOUTUBE_ID.match(seg.ytid) and (seg.start, seg.end) == (0.0, world.duration)
+
+
+def read_flickr_boxes(path, by_tag: bool) -> list[list[int]]:
+    """An independent reader: by child name, or positionally after the bbox's first child."""
+    boxes = []
+    for bbox in ET.parse(path).getroot().iter("bbox"):
+        if by_tag:
+            boxes.append([int(bbox.find(tag).text) for tag in ("xmin", "ymin", "xmax", "ymax")])
+        else:
+            boxes.append([int(child.text) for child in list(bbox)[1:5]])
+    return boxes
 
 
 def test_flickr_xml_reads_back_both_ways(world):

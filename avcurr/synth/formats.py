@@ -61,18 +61,6 @@ def flickr_xml(truth: dict) -> str:
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
-def read_flickr_boxes(path: Path, by_tag: bool = True) -> list[list[int]]:
-    """Boxes of one annotation file, read by tag name or, like the real readers, by skipping the
-    first child of each bbox."""
-    boxes = []
-    for bbox in ET.parse(path).getroot().iter("bbox"):
-        if by_tag:
-            boxes.append([int(bbox.find(tag).text) for tag in ("xmin", "ymin", "xmax", "ymax")])
-        else:
-            boxes.append([int(child.text) for child in list(bbox)[1:5]])
-    return boxes
-
-
 def flickr_test_list(truths: Iterable[dict]) -> str:
     """Ids as the real test list writes them (`<id>.png` per line)."""
     return "".join(f"{t['key']}.png\n" for t in truths)
