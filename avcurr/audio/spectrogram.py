@@ -14,7 +14,7 @@ import numpy as np
 
 try:  # scipy's pocketfft is about twice as fast as numpy's at n = 1022 (= 2 * 7 * 73); same float64 result
     from scipy.fft import rfft as _rfft
-except ImportError:  # pragma: no cover - scipy is optional
+except ImportError:  # pragma: no cover - scipy is a dependency; numpy is the fallback
     _rfft = np.fft.rfft
 
 SAMPLE_RATE = 11025
