@@ -22,7 +22,7 @@ from recipe_steps import Recipe, run_recipe  # noqa: E402
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("avcurr-work/quickstart"), help="output folder")
-    parser.add_argument("--train-clips", type=int, default=240, help="synthetic training clips (about half single-source)")
+    parser.add_argument("--train-clips", type=int, default=240, help="synthetic single-source training clips (stage c1)")
     parser.add_argument("--test-clips", type=int, default=40, help="held-out single-source clips")
     parser.add_argument("--steps", type=int, default=300, help="training steps (batch 16) for stage c1")
     parser.add_argument("--minutes", type=float, default=3.0, help="training time cap for stage c1")

@@ -101,7 +101,3 @@ def flops_per_sample(cfg: ModelConfig, k_a: int = 1, k_v: int = 2) -> dict[str, 
             parts[name] = int(counter.get_total_flops())
     parts["fc_and_clustering"] = parts["total"] - parts["audio_net"] - parts["visual_net"]
     return parts
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
