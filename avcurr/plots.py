@@ -15,6 +15,18 @@ def _pyplot():
     return plt
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    from avcurr.atomic import atomic_output
+
+    try:
+        with atomic_output(Path(path)) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        _pyplot().close(fig)
+    return Path(path)
+
+
 def save_count_histogram(counts: Counter, path: Path, title: str) -> Path:
     """Bar chart of clips per number of sound sources, labelled with the counts."""
     plt = _pyplot()
@@ -27,7 +39,4 @@ def save_count_histogram(counts: Counter, path: Path, title: str) -> Path:
     ax.set_ylabel("clips")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -78,7 +78,7 @@ def floor_run(paths: list[Path], parallel: int) -> None:
 def ours_run(manifest: Path, out: Path, workers: int) -> None:
     shutil.rmtree(out, ignore_errors=True)
     summary = build_shards(BuildConfig(manifest=manifest, out=out, dataset="bench", split="train",
-                                       workers=workers, progress=False))
+                                       workers=workers))
     if summary.failures:
         raise SystemExit(f"benchmark clips failed: {summary.failures[:3]}")
 

@@ -35,7 +35,7 @@ def cavl_world(tmp_path_factory) -> dict:
             build_curricula(CurriculaConfig(segments=world / "segments.csv",
                                             ontology=bundled("audioset", "ontology.json"), out=manifest))
             build_shards(BuildConfig(manifest=manifest, out=shards, dataset=DATASET, split="train",
-                                     media=world / "media", workers=1, progress=False))
+                                     media=world / "media", workers=1))
     return {"world": world, "shards": shards, "annotations": world / "flickr" / "annotations"}
 
 

@@ -120,7 +120,7 @@ def built_root(tmp_path_factory, with_spec: bool = True) -> tuple[Path, dict]:
         if build:
             summary = build_shards(BuildConfig(manifest=manifest, media=media, out=out, dataset="lav",
                                                split="train", workers=2, with_spec=with_spec,
-                                               limits=ShardLimits(max_samples=3), progress=False))
+                                               limits=ShardLimits(max_samples=3)))
             (out / "summary.json").write_text(json.dumps({
                 "statuses": summary.statuses, "samples": summary.samples,
                 "no_curriculum": summary.no_curriculum}))

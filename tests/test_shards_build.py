@@ -167,7 +167,7 @@ def test_rerun_skips_everything_finished(built, tmp_path, tmp_path_factory):
     media, manifest = lavfi_media(shared_base(tmp_path_factory) / "lavfi")
     before = {p: p.stat().st_mtime_ns for p in out.glob("lav/train/c*/*.tar")}
     again = build_shards(BuildConfig(manifest=manifest, media=media, out=out, dataset="lav", split="train",
-                                     workers=1, limits=ShardLimits(max_samples=3), progress=False))
+                                     workers=1, limits=ShardLimits(max_samples=3)))
     assert again.already_done == 9 and again.samples == {} and again.statuses["ok"] == 0
     assert {p: p.stat().st_mtime_ns for p in out.glob("lav/train/c*/*.tar")} == before
     assert verify(out).ok

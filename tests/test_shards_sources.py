@@ -35,7 +35,7 @@ def real_root(shared_data, tmp_path_factory):
                     for i, (name, start, _) in enumerate(REAL)]
             manifest = write_manifest(base / "real.parquet", rows)
             summary = build_shards(BuildConfig(manifest=manifest, out=base / "shards", dataset="real",
-                                               split="test", workers=2, progress=False))
+                                               split="test", workers=2))
             (base / "statuses.json").write_text(json.dumps([summary.statuses, summary.samples]))
     return base / "shards", json.loads((base / "statuses.json").read_text())
 
@@ -83,7 +83,7 @@ def test_synth_curricula_shards_end_to_end(tmp_path):
                                     ontology=bundled("audioset", "ontology.json"), out=manifest))
     graded = pq.read_table(manifest).to_pylist()
     summary = build_shards(BuildConfig(manifest=manifest, media=tmp_path / "syn/media", out=tmp_path / "shards",
-                                       dataset="synth", split="train", workers=2, progress=False))
+                                       dataset="synth", split="train", workers=2))
     with_curriculum = [r for r in graded if r["curriculum"]]
     assert summary.statuses["ok"] == len(with_curriculum) > 0 and not summary.failures
     assert summary.no_curriculum == len(graded) - len(with_curriculum)

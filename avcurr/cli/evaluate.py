@@ -41,7 +41,7 @@ def localization_command(
             checkpoint=checkpoint, shards=shards, annotations=annotations, out=out, dataset=dataset,
             split=split, curricula=tuple(c.strip() for c in curricula.split(",") if c.strip()),
             sources=sources, visual_centres=visual_centres, batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device,
-            seed=seed, limit=limit))
+            seed=seed, limit=limit), console)
     console.print(localization_table(report.summaries, f"Localization on {report.summaries['model']['n']} images"))
     if report.missing:
         console.print(f"[yellow]{len(report.missing)} clips had no annotation file and were not scored[/]")

@@ -62,9 +62,9 @@ def build_shards_command(
 
         chosen = tuple(c.strip() for c in curricula.split(",") if c.strip()) if curricula else None
         config = BuildConfig(manifest=manifest, out=out, dataset=dataset, split=split, media=media,
-                             workers=workers, with_spec=not no_spec, curricula=chosen, progress=progress,
+                             workers=workers, with_spec=not no_spec, curricula=chosen,
                              limits=ShardLimits(max_samples=max_samples, max_bytes=int(max_bytes)))
-        summary = build_shards(config)
+        summary = build_shards(config, console if progress else None)
         console.print(_summary_table(summary))
         for failure in summary.failures[:5]:
             console.print(f"[red]{failure.status}[/] {failure.key}: {failure.message}", highlight=False, soft_wrap=True)

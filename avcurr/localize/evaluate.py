@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError
+from avcurr.progress import progress_bar
 from avcurr.localize.annotations import find_annotation, read_boxes
 from avcurr.localize.baselines import BASELINES, score_baselines
 from avcurr.localize.heatmap import localize_batch
 from avcurr.localize.metrics import binarise, ciou, ground_truth, pointing_hit, summarise
 from avcurr.localize.overlay import save_overlay, save_success_curves
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 MODEL = "model"
 
@@ -42,7 +49,6 @@ class LocalizationConfig:
     device: str = "auto"
     seed: int = 0
     limit: int | None = None
-    progress: bool = True
 
 
 @dataclass
@@ -61,9 +67,9 @@ def _batches(cfg: LocalizationConfig):
                                     epochs=1, training=False))
 
 
-def evaluate_localization(cfg: LocalizationConfig) -> LocalizationReport:
+def evaluate_localization(cfg: LocalizationConfig, console: Console | None = None) -> LocalizationReport:
     """Score the model and the baselines image by image; write per_image.csv, summary.json,
-    success_curves.png and `overlays` heatmap PNGs under cfg.out."""
+    success_curves.png and `overlays` heatmap PNGs under cfg.out. Progress goes to `console`."""
     from avcurr.train.checkpoint import model_from_checkpoint
     from avcurr.train.device import pick_device
 
@@ -78,7 +84,7 @@ def evaluate_localization(cfg: LocalizationConfig) -> LocalizationReport:
     cious: dict[str, list[float]] = {m: [] for m in (MODEL, *BASELINES)}
     hits: dict[str, list[bool]] = {m: [] for m in (MODEL, *BASELINES)}
     report = LocalizationReport(summaries={}, rows=[])
-    with _progress(cfg.progress) as bar:
+    with progress_bar(console, "localization") as bar:
         for batch in _batches(cfg):
             heat = localize_batch(model, batch["spec"].to(device), batch["image"].to(device),
                                   cfg.sources, visual_centres=cfg.visual_centres).cpu().numpy()
@@ -103,7 +109,7 @@ def evaluate_localization(cfg: LocalizationConfig) -> LocalizationReport:
                                  f"{key}  cIoU {scores[MODEL][0]:.2f}  pointing {'hit' if scores[MODEL][1] else 'miss'}")
                 if cfg.limit is not None and len(report.rows) >= cfg.limit:
                     break
-            bar(len(report.rows))
+            bar.update(len(report.rows), info="images")
             if cfg.limit is not None and len(report.rows) >= cfg.limit:
                 break
     if not report.rows:
@@ -118,36 +124,14 @@ def _write(out: Path, report: LocalizationReport, cious: dict[str, list[float]])
     out.mkdir(parents=True, exist_ok=True)
     files = {"per_image": out / "per_image.csv", "summary": out / "summary.json",
              "curves": out / "success_curves.png"}
-    with files["per_image"].open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, list(report.rows[0]))
-        writer.writeheader()
-        writer.writerows(report.rows)
-    files["summary"].write_text(json.dumps({"methods": report.summaries, "missing_annotations": report.missing},
-                                           indent=2) + "\n", encoding="utf-8")
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, list(report.rows[0]))
+    writer.writeheader()
+    writer.writerows(report.rows)
+    atomic_write(files["per_image"], text.getvalue())
+    atomic_write(files["summary"], json.dumps({"methods": report.summaries, "missing_annotations": report.missing},
+                                              indent=2) + "\n")
     save_success_curves(cious, files["curves"])
     if (out / "overlays").is_dir():
         files["overlays"] = out / "overlays"
     return files
-
-
-class _progress:
-    """A rich spinner with the count of scored images (silent when disabled)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled, self.progress = enabled, None
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        from avcurr.cli.common import console
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]localization"),
-                                 TextColumn("{task.completed} images"), TimeElapsedColumn(), console=console)
-        self.progress.__enter__()
-        task = self.progress.add_task("images", total=None)
-        return lambda n: self.progress.update(task, completed=n)
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)

@@ -8,7 +8,7 @@ import numpy as np
 
 from avcurr.localize.annotations import GRID
 from avcurr.localize.metrics import THRESHOLDS, success_curve
-from avcurr.plots import _pyplot
+from avcurr.plots import _pyplot, save_figure
 
 
 def save_overlay(frame: np.ndarray, heatmap: np.ndarray, path: Path, boxes: list[list[int]] | None = None,
@@ -32,10 +32,7 @@ def save_overlay(frame: np.ndarray, heatmap: np.ndarray, path: Path, boxes: list
         ax.set_axis_off()
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def save_success_curves(cious: dict[str, list[float]], path: Path) -> Path:
@@ -50,6 +47,4 @@ def save_success_curves(cious: dict[str, list[float]], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

@@ -11,17 +11,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pyarrow as pa
 
 from avcurr.errors import AvcurrError
 from avcurr.parquet_io import write_table_atomic
+from avcurr.progress import progress_bar
 from avcurr.shards.layout import (FAILURES_NAME, INDEX_NAME, curricula_present, curriculum_dir,
                                   finished_shards, read_stats, split_dir)
 from avcurr.shards.manifest import ClipTask, read_manifest
 from avcurr.shards.sample import ClipResult, build_sample
 from avcurr.shards.writer import ShardLimits, ShardWriter, resume_curriculum
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def default_workers() -> int:
@@ -45,7 +49,6 @@ class BuildConfig:
     with_spec: bool = True
     limits: ShardLimits = ShardLimits()
     curricula: tuple[str, ...] | None = None
-    progress: bool = True
 
 
 @dataclass
@@ -131,16 +134,9 @@ def _write_failures(folder: Path, failures: list[ClipResult]) -> None:
     write_table_atomic(table, folder / FAILURES_NAME)
 
 
-def _progress(enabled: bool, total: int):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
-    return Progress(TextColumn("[bold]building shards"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                    disable=not enabled, transient=False)
-
-
-def build_shards(config: BuildConfig) -> BuildSummary:
-    """Build (or finish) the shards of `config`; per-clip failures are counted, never raised."""
+def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSummary:
+    """Build (or finish) the shards of `config`; per-clip failures are counted, never raised.
+    Progress is shown on `console` (None: silent)."""
     base = split_dir(config.out, config.dataset, config.split)
     manifest = read_manifest(config.manifest, config.media)
     wanted = set(config.curricula) if config.curricula else None
@@ -158,8 +154,7 @@ def build_shards(config: BuildConfig) -> BuildSummary:
         summary.already_done, summary.removed = len(tasks) - len(todo), tuple(removed)
         started = time.perf_counter()
         with _result_stream(todo, config, config.workers or default_workers()) as results, \
-                _progress(config.progress, len(todo)) as bar:
-            job = bar.add_task("clips", total=len(todo), rate="")
+                progress_bar(console, "building shards", len(todo)) as bar:
             for result in results:
                 summary.statuses[result.status] += 1
                 if result.kept:
@@ -168,7 +163,7 @@ def build_shards(config: BuildConfig) -> BuildSummary:
                 else:
                     summary.failures.append(result)
                 elapsed = time.perf_counter() - started
-                bar.update(job, advance=1, rate=f"{summary.processed / max(elapsed, 1e-9):.1f} clips/s")
+                bar.update(advance=1, info=f"{summary.processed / max(elapsed, 1e-9):.1f} clips/s")
         for writer in writers.values():
             writer.close()
             summary.shards += writer.finished

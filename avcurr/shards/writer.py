@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from avcurr.atomic import AtomicFile, atomic_write
 from avcurr.errors import AvcurrError
 from avcurr.shards.layout import (PARTIAL_SUFFIX, all_tars, partial_path, read_stats, shard_number,
                                   shard_path, stats_path)
 
 _ORDER = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}{PARTIAL_SUFFIX}")
-    tmp.write_text(json.dumps(payload, indent=1))
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,8 @@ class ShardWriter:
     def _open(self) -> None:
         self.path = shard_path(*self.where, self.number)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(partial_path(self.path), "wb")
+        self._out = AtomicFile(self.path, tmp=partial_path(self.path))
+        self._file = self._out.open()
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
         self._rows = []
 
@@ -79,15 +74,12 @@ class ShardWriter:
         if self._tar is None:
             return
         self._tar.close()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(partial_path(self.path), self.path)
+        self._out.commit()
         root, dataset, split, curriculum = self.where
-        _write_json_atomic(stats_path(self.path), {
+        atomic_write(stats_path(self.path), json.dumps({
             "shard": self.path.name, "dataset": dataset, "split": split, "curriculum": curriculum,
             "n_samples": len(self._rows), "bytes": self.path.stat().st_size, "spec": self.with_spec,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "samples": self._rows})
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "samples": self._rows}, indent=1))
         self.finished.append(self.path)
         self._tar = self._file = None
         self.number += 1

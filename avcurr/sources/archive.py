@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Callable, Iterator
 
+from avcurr.atomic import atomic_output
 from avcurr.errors import AvcurrError
 
 
@@ -64,9 +65,6 @@ def members(archive: Path) -> list[Member]:
 
 def copy_member(member: Member, dest: Path) -> Path:
     """Write one member to `dest` (a path the caller built from sanitised parts), atomically."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part")
-    with member.open() as src, open(tmp, "wb") as out:
+    with atomic_output(dest) as tmp, member.open() as src, open(tmp, "wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
-    tmp.replace(dest)
     return dest

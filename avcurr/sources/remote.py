@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from avcurr.atomic import atomic_output
 from avcurr.errors import AvcurrError
 
 
@@ -21,14 +21,11 @@ def download_file(url: str, dest: Path, timeout: float = 60.0) -> Path:
     dest = Path(dest)
     if dest.is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as handle:
+        with atomic_output(dest) as tmp, urllib.request.urlopen(url, timeout=timeout) as response, \
+                open(tmp, "wb") as handle:
             shutil.copyfileobj(response, handle, 1 << 20)
-        os.replace(tmp, dest)
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        tmp.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
         raise AvcurrError(f"cannot download {url}: {reason}") from None
     return dest

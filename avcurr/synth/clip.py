@@ -7,18 +7,18 @@ Runs in a worker process. The truth JSON is written last, so its presence marks 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from PIL import Image
 
+from avcurr.atomic import atomic_output, atomic_write
 from avcurr.keys import clip_key
 from avcurr.synth.catalogue import labels_for
 from avcurr.synth.config import SAMPLE_RATE, SynthConfig
 from avcurr.synth.encode import encode_clip
-from avcurr.synth.formats import FLICKR_SIZE, flickr_xml, write_text_atomic
+from avcurr.synth.formats import FLICKR_SIZE, flickr_xml
 from avcurr.synth.render import render
 from avcurr.synth.scene import Scene, plan_scene, synthetic_ytid
 from avcurr.synth.sound import mixdown, stems
@@ -90,9 +90,8 @@ def truth_of(cfg: SynthConfig, scene: Scene) -> dict:
 
 
 def _write_wav(path: Path, samples: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".part")
-    sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
 
 
 def _write_sound_and_media(cfg: SynthConfig, scene: Scene, truth: dict, frames: np.ndarray) -> None:
@@ -111,12 +110,9 @@ def _write_sound_and_media(cfg: SynthConfig, scene: Scene, truth: dict, frames: 
 def _write_flickr(out: Path, truth: dict, frames: np.ndarray) -> None:
     """The middle frame as PNG (the real set ships images) and its box annotation XML."""
     paths = paths_of(truth["key"])
-    frame_path = out / paths["flickr_frame"]
-    frame_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = frame_path.with_suffix(".part.png")
-    Image.fromarray(frames[truth["flickr"]["frame"]]).save(tmp)
-    os.replace(tmp, frame_path)
-    write_text_atomic(out / paths["flickr_xml"], flickr_xml(truth))
+    with atomic_output(out / paths["flickr_frame"]) as tmp:
+        Image.fromarray(frames[truth["flickr"]["frame"]]).save(tmp, format="PNG")
+    atomic_write(out / paths["flickr_xml"], flickr_xml(truth))
 
 
 def write_clip(cfg: SynthConfig, index: int) -> dict:
@@ -127,7 +123,7 @@ def write_clip(cfg: SynthConfig, index: int) -> dict:
         frames = render(cfg, scene)
         _write_sound_and_media(cfg, scene, truth, frames)
         _write_flickr(cfg.out, truth, frames)
-        write_text_atomic(cfg.out / truth["truth"], json.dumps(truth) + "\n")  # last: marks the clip done
+        atomic_write(cfg.out / truth["truth"], json.dumps(truth) + "\n")  # last: marks the clip done
         return truth
     except Exception as exc:  # noqa: BLE001 - a failed clip is a value, the run goes on
         return failure(cfg, index, exc)

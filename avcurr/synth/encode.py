@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avcurr.atomic import atomic_output
 from avcurr.media.ffmpeg import MediaError, require_tool
 from avcurr.synth.config import SAMPLE_RATE
 
@@ -50,7 +51,12 @@ def encode_clip(frames: np.ndarray, audio: np.ndarray, fps: int, out: Path, audi
     """Write `out` (via a temporary name, renamed when complete) from uint8 (n, S, S, 3) frames and
     float32 mono audio at 11025 Hz."""
     out = Path(out)
-    tmp = out.with_name(out.name + ".part")
+    with atomic_output(out) as tmp:
+        _encode(frames, audio, fps, tmp, out.name, audio_bitrate, timeout)
+
+
+def _encode(frames: np.ndarray, audio: np.ndarray, fps: int, tmp: Path, name: str, audio_bitrate: str,
+            timeout: float) -> None:
     size = frames.shape[1]
     read_fd, write_fd = os.pipe()
     try:
@@ -82,10 +88,8 @@ def encode_clip(frames: np.ndarray, audio: np.ndarray, fps: int, out: Path, audi
     for th in threads:
         th.join()
     if proc.returncode != 0 or killed.is_set():
-        tmp.unlink(missing_ok=True)
         if killed.is_set():
-            raise MediaError(f"encode {out.name}: ffmpeg timed out after {timeout:.0f} s")
+            raise MediaError(f"encode {name}: ffmpeg timed out after {timeout:.0f} s")
         text = stderr.decode("utf-8", "replace").strip().splitlines()
-        raise MediaError(f"encode {out.name}: {' | '.join(text[-3:]) or 'ffmpeg failed'}")
-    os.replace(tmp, out)
+        raise MediaError(f"encode {name}: {' | '.join(text[-3:]) or 'ffmpeg failed'}")
 

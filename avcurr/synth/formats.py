@@ -12,22 +12,14 @@
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable
 
+from avcurr.atomic import atomic_write
+
 FLICKR_SIZE = 256
 AVE_HEADER = "Category&VideoID&Quality&StartTime&EndTime"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
 
 
 def segments_csv(truths: list[dict], seed: int) -> str:
@@ -94,9 +86,9 @@ def write_collections(out: Path, truths: list[dict], seed: int) -> dict[str, Pat
         "music_duet": out / "music" / "MUSIC_duet_videos.json",
         "ave": out / "ave" / "Annotations.txt",
     }
-    write_text_atomic(paths["segments"], segments_csv(truths, seed))
-    write_text_atomic(paths["flickr_test_list"], flickr_test_list(truths))
-    write_text_atomic(paths["music_solo"], music_json(truths, 1))
-    write_text_atomic(paths["music_duet"], music_json(truths, 2))
-    write_text_atomic(paths["ave"], ave_annotations(truths))
+    atomic_write(paths["segments"], segments_csv(truths, seed))
+    atomic_write(paths["flickr_test_list"], flickr_test_list(truths))
+    atomic_write(paths["music_solo"], music_json(truths, 1))
+    atomic_write(paths["music_duet"], music_json(truths, 2))
+    atomic_write(paths["ave"], ave_annotations(truths))
     return paths

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError
 from avcurr.keys import clip_key
 from avcurr.synth.clip import failure, paths_of, write_clip
 from avcurr.synth.config import SynthConfig
-from avcurr.synth.formats import write_collections, write_text_atomic
+from avcurr.synth.formats import write_collections
 from avcurr.synth.scene import synthetic_ytid
 
 MARKER = "synth.json"
@@ -68,7 +69,7 @@ def prepare_out(cfg: SynthConfig, overwrite: bool) -> None:
             elif path.exists():
                 path.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(marker, json.dumps(cfg.world(), indent=2) + "\n")
+    atomic_write(marker, json.dumps(cfg.world(), indent=2) + "\n")
 
 
 def _finished(cfg: SynthConfig, index: int) -> dict | None:

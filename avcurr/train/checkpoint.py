@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 
+from avcurr.atomic import atomic_output
 from avcurr.errors import AvcurrError
 from avcurr.models import CAVL, ModelConfig
 
@@ -16,12 +16,9 @@ NAME = "checkpoint.pt"
 
 def save_checkpoint(path: Path, state: dict) -> Path:
     """Write `state` to `path` via a temporary file and a rename: a kill never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_output(Path(path)) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> dict:

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 
 import torch
 
+from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError
 from avcurr.models import CAVL, alignment_scores, clusters_for_stage, contrastive_loss, preset
 from avcurr.train.checkpoint import NAME, check_same_model, load_checkpoint, save_checkpoint
@@ -188,7 +189,7 @@ def train_stage(cfg: TrainConfig, batches: Iterable[dict] | None = None) -> Trai
                            seconds=seconds, samples_per_s=done / seconds if seconds > 0 else 0.0,
                            last=last, checkpoint=ckpt, metrics_csv=csv_path, curves=curves,
                            stopped_by=stopped_by)
-    (folder / "summary.json").write_text(json.dumps(asdict(summary), default=str, indent=2) + "\n")
+    atomic_write(folder / "summary.json", json.dumps(asdict(summary), default=str, indent=2) + "\n")
     return summary
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
-from avcurr.plots import _pyplot
+from avcurr.atomic import atomic_write
+from avcurr.plots import _pyplot, save_figure
 
 FIELDS = ("step", "samples", "epoch_fraction", "loss", "pos_dist", "neg_dist", "accuracy", "lr",
           "samples_per_s", "seconds")
@@ -34,7 +36,7 @@ class MetricsLog:
 
     def truncate(self, step: int) -> None:
         kept = [r for r in self.rows() if r["step"] <= step]
-        self.jsonl.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        atomic_write(self.jsonl, "".join(json.dumps(r) + "\n" for r in kept))
 
     def append(self, row: dict) -> None:
         with self.jsonl.open("a", encoding="utf-8") as handle:
@@ -44,10 +46,11 @@ class MetricsLog:
         """Write `metrics.csv` and `curves.png` from the JSON lines; return their paths."""
         rows = self.rows()
         csv_path = self.folder / "metrics.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(csv_path, text.getvalue())
         return csv_path, save_curves(rows, self.folder / "curves.png")
 
 
@@ -71,6 +74,4 @@ def save_curves(rows: list[dict], path: Path) -> Path:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
