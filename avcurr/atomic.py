@@ -89,7 +89,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
         raise _error(path, exc) from None
 
 
-def atomic_write(path: Path, data: bytes | str, encoding: str = "utf-8") -> Path:
+def atomic_write(path: Path, data: bytes | memoryview | str, encoding: str = "utf-8") -> Path:
     """Write `data` (bytes, or text in `encoding` with '\\n' line ends) to `path` atomically."""
     payload = data.encode(encoding) if isinstance(data, str) else data
     try:

@@ -57,7 +57,7 @@ def train_rate(shards: Path, dataset: str, config: str, batch: int, steps: int) 
     with tempfile.TemporaryDirectory() as run:
         summary = train_stage(TrainConfig(run=Path(run), stage=1, shards=shards, dataset=dataset, model=config,
                                           batch_size=batch, max_steps=steps, ckpt_every=10 ** 9,
-                                          log_every=10 ** 9, progress=False, device="cpu"))
+                                          log_every=10 ** 9, device="cpu"))
     return summary.samples_per_s
 
 

@@ -55,7 +55,7 @@ def make_shards(work: Path, world: World, folder: Path, workers: int) -> Path:
     console.print(f"[bold]curricula[/] {world.name}: {dict(sorted(cur.per_curriculum.items()))}")
     shards = work / "shards"
     built = build_shards(BuildConfig(manifest=manifest, out=shards, dataset=DATASET, split=world.name,
-                                     media=folder / "media", workers=workers))
+                                     media=folder / "media", workers=workers), console)
     console.print(f"[bold]shards[/] {world.name}: {dict(sorted(built.samples.items()))} new samples, "
                   f"{built.already_done} already done, {len(built.failures)} failures")
     return shards
@@ -72,7 +72,8 @@ def evaluate(work: Path, shards: Path, stage: int, test: World, overlays: int = 
         checkpoint=work / "run" / f"c{stage}" / "checkpoint.pt", shards=shards,
         annotations=work / "worlds" / test.name / "flickr" / "annotations",
         out=work / "eval" / f"c{stage}-{test.name}", dataset=DATASET, split=test.name,
-        sources=test.max_sources, visual_centres=test.max_sources + test.distractors + 1, overlays=overlays))
+        sources=test.max_sources, visual_centres=test.max_sources + test.distractors + 1, overlays=overlays),
+        console)
     return report
 
 
@@ -154,7 +155,7 @@ def train_stage_for(work: Path, shards: Path, stage: int, recipe: Recipe, steps:
     summary = train_stage(TrainConfig(run=work / "run", stage=stage, shards=shards, dataset=DATASET,
                                       split="train", model=recipe.model, batch_size=recipe.batch_size,
                                       max_steps=steps, max_seconds=minutes * 60, threads=recipe.threads,
-                                      ckpt_every=100, log_every=10))
+                                      ckpt_every=100, log_every=10), console=console)
     last = summary.last or {}
     console.print(f"[bold]train c{stage}[/]: {summary.steps} steps, {summary.samples} samples, "
                   f"{summary.samples_per_s:.1f} samples/s, from {summary.started_from}; stopped by "

@@ -15,7 +15,7 @@ from tests.cavl_fixtures import random_batches
 
 
 def _cfg(tmp_path, **kw) -> TrainConfig:
-    base = dict(run=tmp_path / "run", model="tiny", batch_size=4, log_every=1, ckpt_every=2, progress=False,
+    base = dict(run=tmp_path / "run", model="tiny", batch_size=4, log_every=1, ckpt_every=2,
                 device="cpu", threads=1)
     return TrainConfig(**{**base, **kw})
 

@@ -3,7 +3,9 @@
 spectrogram -> AudioNet -> per-vector FC -> soft K-means (k_a centres)
 image       -> VisualNet -> per-vector FC -> soft K-means (k_v centres)
 The number of clusters is an argument of `forward`, not a weight: stage k trains with k_a = k,
-k_v = k + 1, and a checkpoint of any stage can be evaluated with any k.
+k_v = k + 1, and a checkpoint of any stage can be evaluated with any k. `forward(..., scene=True)`
+skips clustering and max-pools each stream's embedded vectors into one vector (scene-level
+alignment: the paper compares it with source-level alignment in Table 1).
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from avcurr.models.visual_net import VisualNet
 class CAVLOutput:
     audio: Clusters
     visual: Clusters
+
+
+@dataclass
+class SceneOutput:
+    """Scene-level embeddings (the paper's Table 1 baseline, after L3-Net's max pooling): B x D each."""
+
+    audio: torch.Tensor
+    visual: torch.Tensor
 
 
 def clusters_for_stage(stage: int) -> tuple[int, int]:
@@ -68,9 +78,14 @@ class CAVL(nn.Module):
         with off:
             return soft_kmeans(x.float(), k, self.cfg.beta, self.cfg.em_iters, grid)
 
-    def forward(self, spec: torch.Tensor, image: torch.Tensor, k_a: int = 1, k_v: int = 2) -> CAVLOutput:
+    def forward(self, spec: torch.Tensor, image: torch.Tensor, k_a: int = 1, k_v: int = 2,
+                scene: bool = False) -> CAVLOutput | SceneOutput:
+        """Clusters of both streams (source-level alignment), or with `scene=True` one globally
+        max-pooled embedding per stream (scene-level alignment, no clustering)."""
         a, a_grid = self.audio_vectors(spec)
         v, v_grid = self.visual_vectors(image)
+        if scene:
+            return SceneOutput(audio=a.amax(1), visual=v.amax(1))
         return CAVLOutput(audio=self.cluster(a, k_a, a_grid), visual=self.cluster(v, k_v, v_grid))
 
 

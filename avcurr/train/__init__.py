@@ -1,8 +1,11 @@
-"""Stage-by-stage training of the curriculum audiovisual model."""
+"""Training: the one loop every model shares (`run_training` + a `TrainTask`), and the curriculum
+model's stages (`train_stage`)."""
 
 from avcurr.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from avcurr.train.config import TrainConfig
-from avcurr.train.loop import TrainSummary, train_stage
+from avcurr.train.config import LoopConfig, TrainConfig
+from avcurr.train.curriculum import CurriculumTask, train_stage
+from avcurr.train.loop import TrainSummary, run_training
+from avcurr.train.task import TrainTask
 
-__all__ = ["TrainConfig", "TrainSummary", "load_checkpoint", "model_from_checkpoint", "save_checkpoint",
-           "train_stage"]
+__all__ = ["CurriculumTask", "LoopConfig", "TrainConfig", "TrainSummary", "TrainTask", "load_checkpoint",
+           "model_from_checkpoint", "run_training", "save_checkpoint", "train_stage"]

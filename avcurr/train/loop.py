@@ -1,9 +1,11 @@
-"""`train_stage`: one curriculum stage, read top to bottom (nanoGPT style).
+"""`run_training`: avcurr's one training loop, for every model (nanoGPT style, top to bottom).
 
-    set up model + optimiser (resume / stage k-1 / --init / scratch)
-    for each batch: forward -> S_av for all pairs -> contrastive loss -> step
+    lock the run folder; build the model; resume it (or let the task initialise it)
+    for each batch: loss = task.compute(batch) -> backward -> step
         every log_every steps: a metrics row; every ckpt_every steps: an atomic checkpoint
-    final checkpoint, CSV, curves, summary
+    final checkpoint, CSV, curves, summary.json
+
+What differs between models lives in their `TrainTask` (avcurr/train/task.py).
 """
 
 from __future__ import annotations
@@ -13,23 +15,30 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 
 from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError
-from avcurr.models import CAVL, alignment_scores, clusters_for_stage, contrastive_loss, preset
-from avcurr.train.checkpoint import NAME, check_same_model, load_checkpoint, save_checkpoint
-from avcurr.train.config import TrainConfig
-from avcurr.train.device import autocast, needs_scaler, pick_device, to_device
+from avcurr.locks import exclusive
+from avcurr.progress import progress_bar
+from avcurr.train.checkpoint import NAME, load_checkpoint, save_checkpoint
+from avcurr.train.config import LoopConfig
+from avcurr.train.device import autocast, needs_scaler, pick_device
 from avcurr.train.metrics import MetricsLog
-from avcurr.train.progress import training_progress
+from avcurr.train.running import RunningMean
+from avcurr.train.task import TrainTask
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
 class TrainSummary:
-    stage: int
+    """What a run did, also written to `<folder>/summary.json`."""
+
+    kind: str
     steps: int
     samples: int
     started_from: str
@@ -42,166 +51,149 @@ class TrainSummary:
     stopped_by: str
 
 
-def loader_batches(cfg: TrainConfig, step: int) -> Iterator[dict]:
-    """Endless shuffled batches of the stage's shards; the seed moves with the step on resume, so a
-    resumed run does not replay the order it already saw."""
-    from avcurr.data import LoaderConfig, make_loader
+@dataclass
+class _Position:
+    """Where training stands; restored from a checkpoint on resume."""
 
-    if cfg.shards is None:
-        raise AvcurrError("--shards is required (the folder that holds <dataset>/<split>/c<k>/)")
-    loader = LoaderConfig(root=Path(cfg.shards), dataset=cfg.dataset, split=cfg.split,
-                          curricula=(f"c{cfg.stage}",), batch_size=cfg.batch_size,
-                          shuffle_buffer=cfg.shuffle_buffer, num_workers=cfg.num_workers,
-                          seed=cfg.seed + step, epochs=None, training=True, drop_last=True,
-                          pin_memory=True)
-    return iter(make_loader(loader))
+    step: int = 0
+    samples: int = 0
 
 
-def steps_per_epoch(cfg: TrainConfig) -> int:
-    """Full batches in one pass over the stage's shards (from the shards' own stats)."""
-    from avcurr.data import LoaderConfig, count_samples
-
-    n = count_samples(LoaderConfig(root=Path(cfg.shards), dataset=cfg.dataset, split=cfg.split,
-                                   curricula=(f"c{cfg.stage}",)))
-    if n < cfg.batch_size:
-        raise AvcurrError(f"c{cfg.stage} holds {n} samples, fewer than --batch-size {cfg.batch_size}")
-    return n // cfg.batch_size
+def _config_dict(cfg: LoopConfig) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
 
 
-def _start(cfg: TrainConfig, model: CAVL, optimiser, device) -> tuple[dict | None, str]:
-    """Resume this stage, or take weights from --init / stage k-1; say which."""
-    mine = cfg.stage_dir() / NAME
-    if mine.is_file():
-        state = load_checkpoint(mine, device)
-        check_same_model(state, model.cfg, mine)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimizer"])
-        return state, f"resumed at step {state['step']}"
-    source = Path(cfg.init) if cfg.init else cfg.stage_dir(cfg.stage - 1) / NAME
-    if cfg.init or (cfg.stage > 1 and source.is_file()):
-        state = load_checkpoint(source, device)
-        check_same_model(state, model.cfg, source)
-        model.load_state_dict(state["model"])
-        return None, f"weights of {source}"
-    return None, "scratch"
+def _step_limit(task: TrainTask, cfg: LoopConfig) -> tuple[float, int | None]:
+    """(max steps, full batches per epoch or None when the data's size is unknown); refuses data
+    that can never fill one batch, which would otherwise make an endless loader yield nothing,
+    forever."""
+    limit = math.inf if cfg.max_steps is None else cfg.max_steps
+    samples = task.samples_per_epoch()
+    if samples is None:
+        if cfg.epochs is not None:
+            raise AvcurrError(f"{task.label}: --epochs needs training data of known size")
+        return limit, None
+    per_epoch = samples // task.batch_size
+    if per_epoch < 1:
+        raise AvcurrError(f"{task.label}: the training data holds {samples} samples, fewer than "
+                          f"one batch of {task.batch_size}; lower --batch-size")
+    if cfg.epochs is not None:
+        limit = min(limit, cfg.epochs * per_epoch)
+    return limit, per_epoch
 
 
-def _state(model, optimiser, cfg: TrainConfig, step: int, samples: int, lr: float) -> dict:
-    return {"model_config": model.cfg.to_dict(), "model": model.state_dict(),
-            "optimizer": optimiser.state_dict(), "stage": cfg.stage, "step": step, "samples": samples,
-            "lr": lr, "torch_rng": torch.get_rng_state(),
-            "train_config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}}
+def _resume(task: TrainTask, model, optimiser, device) -> tuple[_Position, str]:
+    """Continue this run from its checkpoint, or let the task initialise the weights."""
+    path = task.folder / NAME
+    if not path.is_file():
+        return _Position(), task.initialise(model, device)
+    state = load_checkpoint(path, device, kind=task.kind)
+    task.check_model_config(state["model_config"], path)
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"].cpu())
+    return _Position(state["step"], state["samples"]), f"resumed at step {state['step']}"
 
 
-def train_stage(cfg: TrainConfig, batches: Iterable[dict] | None = None) -> TrainSummary:
-    """Train curriculum stage `cfg.stage`; `batches` replaces the shard loader (tests, other data)."""
+class _Stepper:
+    """One optimiser step: backward (scaled where fp16 needs it), step, learning rate."""
+
+    def __init__(self, task: TrainTask, optimiser, device, base_lr: float):
+        self.task, self.optimiser, self.base_lr = task, optimiser, base_lr
+        self.scaler = torch.amp.GradScaler("cuda", enabled=needs_scaler(device))
+
+    def lr(self, step: int) -> float:
+        return self.task.lr_at(step, self.base_lr)
+
+    def __call__(self, loss: torch.Tensor, step: int) -> None:
+        for group in self.optimiser.param_groups:  # also overrides the lr a resumed optimiser saved
+            group["lr"] = self.lr(step)
+        self.optimiser.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimiser)
+        self.scaler.update()
+
+
+def run_training(task: TrainTask, cfg: LoopConfig, console: "Console | None" = None) -> TrainSummary:
+    """Train `task` as `cfg` says; rerunning the same call resumes. Progress goes to `console`."""
     cfg.validate()
+    with exclusive(task.folder, "another training run"):
+        return _train(task, cfg, console)
+
+
+def _train(task: TrainTask, cfg: LoopConfig, console) -> TrainSummary:
     device = pick_device(cfg.device)
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model = CAVL(preset(cfg.model)).to(device)
+    model = task.build_model().to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    lr = cfg.lr if cfg.lr is not None else model.cfg.lr_for_stage(cfg.stage)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    resumed, started_from = _start(cfg, model, optimiser, device)
-    for group in optimiser.param_groups:  # a resumed optimiser would keep its saved lr otherwise
-        group["lr"] = lr
-    step = resumed["step"] if resumed else 0
-    samples = resumed["samples"] if resumed else 0
-    if resumed:
-        torch.set_rng_state(resumed["torch_rng"].cpu())
-    max_steps = cfg.max_steps
-    per_epoch = None
-    if cfg.epochs is not None:
-        per_epoch = steps_per_epoch(cfg)
-        max_steps = min(max_steps or math.inf, cfg.epochs * per_epoch)
-    folder = cfg.stage_dir()
-    log = MetricsLog(folder)
-    log.truncate(step)
-    k_a, k_v = clusters_for_stage(cfg.stage)
-    scaler = torch.amp.GradScaler("cuda") if needs_scaler(device) else None
-    stream = iter(batches) if batches is not None else loader_batches(cfg, step)
-    ckpt = folder / NAME
+    base_lr = cfg.lr if cfg.lr is not None else task.default_lr()
+    optimiser = task.make_optimizer(model, base_lr)
+    max_steps, per_epoch = _step_limit(task, cfg)
+    at, started_from = _resume(task, model, optimiser, device)
+    samples_at_start = at.samples
+    step_fn = _Stepper(task, optimiser, device, base_lr)
+    log = MetricsLog(task.folder, ("loss", *task.metrics))
+    log.truncate(at.step)
 
     def checkpoint() -> None:
-        save_checkpoint(ckpt, _state(model, optimiser, cfg, step, samples, lr))
+        save_checkpoint(task.folder / NAME, {
+            "model_config": task.model_config(), "model": model.state_dict(),
+            "optimizer": optimiser.state_dict(), "step": at.step, "samples": at.samples,
+            "lr": step_fn.lr(max(at.step - 1, 0)), "torch_rng": torch.get_rng_state(),
+            "train_config": _config_dict(cfg), **task.checkpoint_extra()}, kind=task.kind)
+
+    def row(window: RunningMean) -> dict:
+        stats = window.mean()
+        if not math.isfinite(stats["loss"]):
+            raise AvcurrError(f"{task.label}: the loss became {stats['loss']} by step {at.step}; lower --lr")
+        return {"step": at.step, "samples": at.samples, "epoch_fraction": at.step / per_epoch if per_epoch else None, **stats,
+                "lr": step_fn.lr(at.step - 1), "seconds": time.perf_counter() - started}
 
     model.train()
     started = time.perf_counter()
-    window = {"loss": 0.0, "pos_dist": 0.0, "neg_dist": 0.0, "accuracy": 0.0, "n": 0, "samples": 0,
-              "t": started}
-    last: dict = {}
-    stopped_by = "max_steps"
-    with training_progress(cfg.progress, cfg.stage, max_steps) as bar:
-        while max_steps is None or step < max_steps:
+    window, last, stopped_by = RunningMean(), {}, "max_steps"
+    batches: Iterator[dict] = iter(task.batches(at.step))
+    with progress_bar(console, task.label, None if math.isinf(max_steps) else int(max_steps)) as bar:
+        while at.step < max_steps:
             if cfg.max_seconds is not None and time.perf_counter() - started >= cfg.max_seconds:
                 stopped_by = "max_seconds"
                 break
-            batch = next(stream, None)
+            batch = next(batches, None)
             if batch is None:
                 stopped_by = "data"
                 break
-            if len(batch["key"]) < 2:  # no negative pair in a batch of one
-                continue
-            spec, image = to_device(batch, device)
-
-            # forward: clusters of both streams, S_av of every (audio i, image j) pair, eq. 5
             with autocast(device):
-                out = model(spec, image, k_a, k_v)
-            scores = alignment_scores(out.audio.centres, out.visual.centres)
-            loss, stats = contrastive_loss(scores, model.cfg.margin)
-            if not torch.isfinite(loss):
-                raise AvcurrError(f"loss became {loss.item()} at step {step + 1}; lower --lr")
-
-            optimiser.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimiser)
-                scaler.update()
-            else:
-                loss.backward()
-                optimiser.step()
-            step += 1
-            samples += spec.shape[0]
-
-            window["loss"] += loss.item()
-            for name, value in stats.items():
-                window[name] += value.item()
-            window["n"] += 1
-            window["samples"] += spec.shape[0]
-            if step % cfg.log_every == 0 or step == max_steps:
-                last = _flush(window, step, samples, lr, model.cfg.margin, per_epoch, started)
+                loss, stats = task.compute(model, batch, device)
+            step_fn(loss, at.step)
+            at.step += 1
+            n = task.batch_samples(batch)
+            at.samples += n
+            window.add({"loss": loss.detach(), **stats}, n)
+            if at.step % cfg.log_every == 0 or at.step == max_steps:
+                last = row(window)
                 log.append(last)
-                bar.show(step, last)
-            if step % cfg.ckpt_every == 0:
+                bar.update(at.step, info=_info(last, task.metrics))
+            if at.step % cfg.ckpt_every == 0:
                 checkpoint()
-                log.export()
-    if window["n"]:
-        last = _flush(window, step, samples, lr, model.cfg.margin, per_epoch, started)
+                log.export(task.curve_panels, task.curve_lines)
+    if window.steps:
+        last = row(window)
         log.append(last)
     checkpoint()
-    csv_path, curves = log.export()
+    csv_path, curves = log.export(task.curve_panels, task.curve_lines)
     seconds = time.perf_counter() - started
-    done = samples - (resumed["samples"] if resumed else 0)
-    summary = TrainSummary(stage=cfg.stage, steps=step, samples=samples, started_from=started_from,
+    done = at.samples - samples_at_start
+    summary = TrainSummary(kind=task.kind, steps=at.step, samples=at.samples, started_from=started_from,
                            seconds=seconds, samples_per_s=done / seconds if seconds > 0 else 0.0,
-                           last=last, checkpoint=ckpt, metrics_csv=csv_path, curves=curves,
+                           last=last, checkpoint=task.folder / NAME, metrics_csv=csv_path, curves=curves,
                            stopped_by=stopped_by)
-    atomic_write(folder / "summary.json", json.dumps(asdict(summary), default=str, indent=2) + "\n")
+    atomic_write(task.folder / "summary.json", json.dumps(asdict(summary), default=str, indent=2) + "\n")
     return summary
 
 
-def _flush(window: dict, step: int, samples: int, lr: float, margin: float, per_epoch, started) -> dict:
-    """Average the window's statistics into one metrics row and reset the window."""
-    n = max(window["n"], 1)
-    now = time.perf_counter()
-    row = {"step": step, "samples": samples,
-           "epoch_fraction": step / per_epoch if per_epoch else None,
-           "loss": window["loss"] / n, "pos_dist": window["pos_dist"] / n,
-           "neg_dist": window["neg_dist"] / n, "accuracy": window["accuracy"] / n, "lr": lr,
-           "samples_per_s": window["samples"] / max(now - window["t"], 1e-9),
-           "seconds": now - started, "margin": margin}
-    window.update(loss=0.0, pos_dist=0.0, neg_dist=0.0, accuracy=0.0, n=0, samples=0, t=now)
-    return row
+def _info(row: dict, metrics: tuple[str, ...]) -> str:
+    parts = [f"loss {row['loss']:.4f}"] + [f"{m} {row[m]:.3f}" for m in metrics if m in row]
+    return "  ".join(parts + [f"{row['samples_per_s']:.1f} samples/s"])
