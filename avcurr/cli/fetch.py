@@ -63,7 +63,7 @@ def _report(summary) -> None:
 
 
 def _nothing_unpacked(what: str, archive: str) -> None:
-    error_line(f"no {what} found in {archive}; nothing was unpacked")
+    error_line(f"no {what} of the list found in {archive}")
     raise typer.Exit(EXIT_FAILED)
 
 
@@ -85,7 +85,7 @@ def audioset_command(
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
-        _report(download_audioset(split, config, segments, limit))
+        _report(download_audioset(split, config, segments, limit, console=console))
 
 
 @fetch_app.command("music")
@@ -107,7 +107,7 @@ def music_command(
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
         window = None if window_start is None else (window_start, window_seconds)
-        _report(download_music(list_name, config, window, limit))
+        _report(download_music(list_name, config, window, limit, console=console))
 
 
 @fetch_app.command("ave")
@@ -129,7 +129,7 @@ def ave_command(
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
-        summary, manifest, unplaced = download_ave(config, split, offsets, segments, limit)
+        summary, manifest, unplaced = download_ave(config, split, offsets, segments, limit, console=console)
         if unplaced:
             say(plain(f"{unplaced} events have no AudioSet offset and were not fetched", "yellow"))
         say("manifest: ", manifest)
