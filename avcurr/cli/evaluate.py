@@ -39,9 +39,9 @@ def localization_command(
     with reported_errors():
         report = evaluate_localization(LocalizationConfig(
             checkpoint=checkpoint, shards=shards, annotations=annotations, out=out, dataset=dataset,
-            split=split, curricula=tuple(c.strip() for c in curricula.split(",") if c.strip()),
-            sources=sources, visual_centres=visual_centres, batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device,
-            seed=seed, limit=limit), console)
+            split=split, curricula=curricula, sources=sources, visual_centres=visual_centres,
+            batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device, seed=seed,
+            limit=limit), console)
     for warning in report.warnings[:20]:
         warning_line(warning)
     if len(report.warnings) > 20:
@@ -53,7 +53,8 @@ def localization_command(
 
 
 def localization_table(summaries: dict[str, dict], title: str) -> Table:
-    table = Table(title=title, caption="cIoU@0.5: share of images with cIoU >= 0.5; AUC over thresholds 0..1")
+    """One row per method (model and baselines): cIoU@0.5, AUC, mean cIoU, pointing game."""
+    table = Table(title=plain(title), caption="cIoU@0.5: share of images with cIoU >= 0.5; AUC over thresholds 0..1")
     for col in ("method", "cIoU@0.5", "AUC", "mean cIoU", "pointing game"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for method, s in summaries.items():
