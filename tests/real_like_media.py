@@ -54,7 +54,8 @@ def make_clips(folder: Path) -> dict[str, Path]:
     _ffmpeg(*_video("testsrc2", "320x240", 25, 5.312), *_audio(48000, "5.1", 5.312), *H264,
             "-c:a", "aac", "-b:a", "192k", "-t", "5.312", str(paths["big_buck_bunny_small.mp4"]))
     _ffmpeg(*_video("testsrc2", "640x360", 12, 16), *_audio(44100, "stereo", 16, 330),
-            "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k",
+            "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "16", "-lag-in-frames", "0", "-threads", "1",
+            "-b:v", "300k",
             "-c:a", "libvorbis", "-q:a", "2", "-t", "16", str(paths["big_buck_bunny_0_30.webm"]))
     _ffmpeg(*_video("testsrc2", "640x360", 12, 9.64), *_audio(44100, "stereo", 9.614, 550), *H264,
             "-c:a", "libmp3lame", "-b:a", "128k", "-t", "9.64", str(paths["chaplin.mp4"]))
