@@ -28,8 +28,8 @@ def test_every_exported_name_resolves_to_its_stage():
 
     assert avcurr.build_curricula is build_curricula and avcurr.train_stage is train_stage
     assert avcurr.evaluate_localization is evaluate_localization
-    assert {"synthesize", "SynthConfig", "build_shards", "BuildConfig", "make_loader", "LoaderConfig",
-            "TrainConfig", "LocalizationConfig", "CurriculaConfig", "download_audioset", "FetchConfig"} <= set(dir(avcurr))
+    assert {"synthesize", "SynthConfig", "build_shards", "BuildConfig", "make_loader", "LoaderConfig", "TrainConfig",
+            "LocalizationConfig", "CurriculaConfig", "download_audioset", "FetchConfig"} <= set(dir(avcurr))
     try:
         avcurr.no_such_stage
     except AttributeError as exc:

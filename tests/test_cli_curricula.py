@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from avcurr.cli import app
-from avcurr.paths import bundled
 
 HEADER = "# Segments csv\n# num_ytids=1\n# YTID, start_seconds, end_seconds, positive_labels\n"
 

@@ -5,7 +5,6 @@ exists, the real clips themselves: the same checks run on both."""
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError

@@ -112,7 +112,8 @@ def remove_stale_temps(world: SynthConfig, indexes: list[int]) -> None:
     def clip_file(name: str) -> bool:
         return name.split(".")[0] in keys
 
-    temps = [t for rel in ("media", "truth", "flickr/annotations", "flickr/frames") for t in _temps(out / rel, clip_file)]
+    clip_folders = ("media", "truth", "flickr/annotations", "flickr/frames")
+    temps = [t for rel in clip_folders for t in _temps(out / rel, clip_file)]
     temps += [t for rel in (".", "flickr", "music", "ave") for t in _temps(out / rel, lists.__contains__)]
     temps += [t for folder in stems_of for t in _temps(folder, lambda name: bool(_STEM_FILE.match(name)))]
     for file, pid in temps:
