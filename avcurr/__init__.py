@@ -1,3 +1,60 @@
-"""avcurr: a data-pipeline-first toolkit for curriculum audiovisual learning."""
+"""avcurr: a data-pipeline-first toolkit for curriculum audiovisual learning.
+
+Every stage is a library function taking a frozen config (paths as `str` or `Path`; defaults for
+the bundled lists); the `avcurr` command only maps options onto them:
+
+    import avcurr
+
+    avcurr.build_curricula(avcurr.CurriculaConfig(segments="my_segments.csv", out="curricula.parquet"))
+    avcurr.build_shards(avcurr.BuildConfig(manifest="curricula.parquet", media="clips", out="shards",
+                                           dataset="audioset", split="train"))
+    batch = next(iter(avcurr.make_loader(avcurr.LoaderConfig("shards", "audioset", "train"))))
+
+Names are imported on first use (PEP 562), so `import avcurr` stays light: no numpy, torch or
+pyarrow until a stage is touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# module -> the public names it gives `avcurr`. A new stage adds one line here.
+_STAGES: dict[str, tuple[str, ...]] = {
+    "avcurr.errors": ("AvcurrError",),
+    "avcurr.paths": ("bundled", "work_dir"),
+    "avcurr.ontology": ("Ontology", "Policy"),
+    "avcurr.curricula": ("CurriculaConfig", "CurriculaSummary", "build_curricula"),
+    "avcurr.synth": ("SynthConfig", "SynthSummary", "synthesize"),
+    "avcurr.fetch": ("FetchConfig", "FetchSummary", "run_fetch"),
+    "avcurr.sources.audioset": ("download_audioset",),
+    "avcurr.sources.music": ("download_music",),
+    "avcurr.sources.ave": ("download_ave",),
+    "avcurr.sources.flickr": ("prepare_flickr",),
+    "avcurr.sources.esc50": ("prepare_esc50",),
+    "avcurr.shards.build": ("BuildConfig", "BuildSummary", "build_shards"),
+    "avcurr.shards.writer": ("ShardLimits",),
+    "avcurr.shards.verify": ("verify",),
+    "avcurr.data": ("LoaderConfig", "make_loader"),
+    "avcurr.train": ("TrainConfig", "train_stage"),
+    "avcurr.localize": ("LocalizationConfig", "LocalizationReport", "evaluate_localization"),
+}
+
+_HOME = {name: module for module, names in _STAGES.items() for name in names}
+__all__ = ["__version__", *_HOME]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines `name` the first time it is used, and keep the name."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'avcurr' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

@@ -2,7 +2,8 @@
 
 The official files start with `#` comment lines, quote the label list, put a space after each
 comma, and have YouTube ids that may begin with `-`. Every row is checked; a bad one is an
-error naming file, line and value, never a silent drop.
+error naming file, line and value, never a silent drop. A UTF-8 byte-order mark (spreadsheets on
+Windows write one) is accepted. `unique_segments` finds rows that name the same clip twice.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Container, Iterator
 
 from avcurr.errors import AvcurrError
+from avcurr.keys import clip_key
 
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
@@ -73,7 +75,7 @@ def iter_segments(path: Path, known_labels: Container[str] | None = None) -> Ite
     """Yield the segments of one CSV, checking every row (and every label, if `known_labels`)."""
     path = Path(path)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")  # -sig: a leading BOM is not data
     except FileNotFoundError:
         raise AvcurrError(f"segment list not found: {path}") from None
     except IsADirectoryError:
@@ -99,3 +101,41 @@ def read_segments(path: Path, known_labels: Container[str] | None = None) -> lis
     if not segments:
         raise AvcurrError(f"{path}: no segments (the file is empty or holds only '#' comment lines)")
     return segments
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A row naming the same clip (`<ytid>_<start ms>`) as an earlier row, with the same labels."""
+
+    key: str
+    first_line: int
+    line: int
+
+
+def unique_segments(segments: list[Segment], path: Path) -> tuple[list[Segment], list[Duplicate]]:
+    """The segments with each clip once, and the repeated rows that were dropped.
+
+    A clip listed twice with the same labels is kept once (the repeat is returned, so that callers
+    can say so). Listed twice with different labels, it cannot be graded: an error naming both
+    lines, for every such clip (the first ten).
+    """
+    first: dict[str, Segment] = {}
+    kept: list[Segment] = []
+    repeats: list[Duplicate] = []
+    conflicts: list[str] = []
+    for seg in segments:
+        key = clip_key(seg.ytid, seg.start)
+        earlier = first.get(key)
+        if earlier is None:
+            first[key] = seg
+            kept.append(seg)
+        elif set(earlier.labels) == set(seg.labels):
+            repeats.append(Duplicate(key, earlier.line, seg.line))
+        else:
+            conflicts.append(f"{key} on lines {earlier.line} ({','.join(earlier.labels)}) and {seg.line} "
+                             f"({','.join(seg.labels)})")
+    if conflicts:
+        more = f"; {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        raise AvcurrError(f"{path}: {len(conflicts)} clip(s) listed twice with different labels: "
+                          + "; ".join(conflicts[:10]) + more)
+    return kept, repeats

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from avcurr.cli import app
-from avcurr.paths import bundled
 
 HEADER = "# Segments csv\n# num_ytids=1\n# YTID, start_seconds, end_seconds, positive_labels\n"
 
@@ -74,3 +73,30 @@ def test_help_lists_commands_and_options():
     sub = CliRunner().invoke(app, ["build-curricula", "--help"])
     for option in ("--segments", "--ontology", "--policy", "--out"):
         assert option in sub.output
+
+
+def test_duplicate_clips_are_refused_or_reported_with_their_lines(tmp_path):
+    segments = tmp_path / "dup.csv"
+    segments.write_text(HEADER + '--PJHxphWEs, 30.000, 40.000, "/m/0bt9lr"\n'
+                        + '--PJHxphWEs, 30.000, 40.000, "/m/09x0r"\n')
+    out = tmp_path / "dup.parquet"
+    result = CliRunner().invoke(app, ["build-curricula", "--segments", str(segments), "--out", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert "--PJHxphWEs_30000 on lines 4 (/m/0bt9lr) and 5 (/m/09x0r)" in result.stderr
+    segments.write_text(HEADER + '--PJHxphWEs, 30.000, 40.000, "/m/0bt9lr"\n'
+                        + 'abcdefghijk, 0.000, 10.000, "/m/0jbk"\n'
+                        + '--PJHxphWEs, 30.000, 40.000, "/m/0bt9lr"\n')
+    result = CliRunner().invoke(app, ["build-curricula", "--segments", str(segments), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out).column("ytid").to_pylist() == ["--PJHxphWEs", "abcdefghijk"]
+    assert "warning: 1 repeated row(s) with the same labels graded once: --PJHxphWEs_30000 (lines 4 and 6)" \
+        in result.stderr
+
+
+def test_a_csv_saved_with_a_byte_order_mark_is_graded(tmp_path):
+    segments = tmp_path / "bom.csv"
+    segments.write_bytes(b"\xef\xbb\xbf" + (HEADER + '--PJHxphWEs, 30.000, 40.000, "/m/0bt9lr"\n').encode())
+    out = tmp_path / "bom.parquet"
+    result = CliRunner().invoke(app, ["build-curricula", "--segments", str(segments), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out).column("curriculum").to_pylist() == ["c1"]

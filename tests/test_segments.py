@@ -60,3 +60,31 @@ def test_empty_and_header_only_files_are_errors(tmp_path):
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(AvcurrError, match="segment list not found"):
         read_segments(tmp_path / "absent.csv", KNOWN)
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    rows = '--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"\n'
+    for text in (HEADER + rows, rows):  # the mark before a comment line, and before a data row
+        path = tmp_path / "bom.csv"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        (segment,) = read_segments(path, KNOWN)
+        assert segment.ytid == "--PJHxphWEs" and segment.labels == ("/m/09x0r", "/t/dd00088")
+
+
+def test_a_clip_listed_twice_with_other_labels_is_an_error_naming_both_lines(tmp_path):
+    from avcurr.segments import unique_segments
+
+    path = write(tmp_path, HEADER + '--PJHxphWEs, 30.000, 40.000, "/m/09x0r"\n'
+                                    '-0DdlOuIFUI, 50.000, 60.000, "/m/0bt9lr"\n'
+                                    '--PJHxphWEs, 30.000, 40.000, "/m/0bt9lr"\n'      # same clip, other label
+                                    '-0DdlOuIFUI, 50.000, 60.000, "/m/0bt9lr"\n')     # same clip, same label
+    with pytest.raises(AvcurrError) as err:
+        unique_segments(read_segments(path, KNOWN), path)
+    assert f"{path}: 1 clip(s) listed twice with different labels: --PJHxphWEs_30000 on lines 4 (/m/09x0r) " \
+           f"and 6 (/m/0bt9lr)" == str(err.value)
+    path.write_text(HEADER + '--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"\n'
+                             '--PJHxphWEs, 30.000, 40.000, "/t/dd00088,/m/09x0r"\n'
+                             '--PJHxphWEs, 40.000, 50.000, "/m/09x0r"\n')   # another start: another clip
+    kept, repeats = unique_segments(read_segments(path, KNOWN), path)
+    assert [s.line for s in kept] == [4, 6]
+    assert [(d.key, d.first_line, d.line) for d in repeats] == [("--PJHxphWEs_30000", 4, 5)]

@@ -1,8 +1,10 @@
-"""build-shards on real clips (through a `path` column) and on `avcurr synth` output; plain readers."""
+"""build-shards on real-world clips (through a `path` column) and on `avcurr synth` output; plain readers.
+
+The real-world clips are ffmpeg-made stand-ins (tests/real_like_media.py) and, where `../shared/data`
+exists, the real clips themselves: the same checks run on both."""
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 
@@ -13,26 +15,27 @@ import webdataset
 
 from avcurr.shards.build import BuildConfig, build_shards
 from avcurr.shards.verify import verify
+from real_like_media import CLIPS, make_clips
 from shards_fixtures import _once, shared_base, write_manifest
 
-# (file, start s, what is odd about it)
-REAL = [("big_buck_bunny_small.mp4", 0.0, "6-channel AAC, 5.3 s: padded"),
-        ("big_buck_bunny_0_30.webm", 5.0, "VP8/Vorbis webm"),
-        ("chaplin.mp4", 0.0, "MP3 audio, 9.6 s: padded"),
-        ("smpte-2997.mp4", 0.0, "1080p"),
-        ("test_video.mp4", 100.0, "1080p, 122 s long, clip from 100 s")]
 
-
-@pytest.fixture(scope="module")
-def real_root(shared_data, tmp_path_factory):
-    """Shards of the five real clips, built once per session (shared by xdist workers)."""
-    base = shared_base(tmp_path_factory) / "real"
+@pytest.fixture(scope="module", params=["generated", "shared"])
+def real_root(request, tmp_path_factory):
+    """Shards of five real-world clips, built once per session (shared by xdist workers): ffmpeg-made
+    stand-ins with the same codecs, channels, sizes and lengths (always), and the real clips from
+    `../shared/data/clips` (skipped, with the reason, when that folder is absent)."""
+    real_folder = request.getfixturevalue("shared_data") / "clips" if request.param == "shared" else None
+    base = shared_base(tmp_path_factory) / f"real-{request.param}"
     base.mkdir(parents=True, exist_ok=True)
     with _once(base / "shards") as first:
         if first:
-            rows = [{"ytid": f"realclip{i:03d}", "start": start, "path": str(shared_data / "clips" / name),
+            if real_folder is not None:
+                paths = {real: real_folder / real for _, real, _, _ in CLIPS}
+            else:
+                paths = make_clips(base / "media")
+            rows = [{"ytid": f"realclip{i:03d}", "start": start, "path": str(paths[real]),
                      "curriculum": f"c{1 + i % 2}", "n_sources": 1 + i % 2}
-                    for i, (name, start, _) in enumerate(REAL)]
+                    for i, (_, real, start, _) in enumerate(CLIPS)]
             manifest = write_manifest(base / "real.parquet", rows)
             summary = build_shards(BuildConfig(manifest=manifest, out=base / "shards", dataset="real",
                                                split="test", workers=2))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from avcurr import __version__
+from avcurr.cli.common import command_group
 from avcurr.cli.curricula import build_curricula_command
 from avcurr.cli.fetch import fetch_app
 from avcurr.cli.synth import synth_command
@@ -13,14 +14,11 @@ from avcurr.cli.shards import build_shards_command, verify_command
 from avcurr.cli.train import localize_command, train_command
 from avcurr.cli.evaluate import eval_app
 
-app = typer.Typer(
+# Plain-text help (no rich markup) for every command: the root's mode is inherited by all of them.
+app = command_group(
     name="avcurr",
     help="Curriculum audiovisual learning: fetch clips, grade them into curricula by their number "
          "of sound sources, build WebDataset shards, train and evaluate.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
 )
 
 app.command("build-curricula")(build_curricula_command)

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from avcurr.cli.common import console, reported_errors
+from avcurr.cli.common import console, plain, reported_errors, say, warning_line
 from avcurr.curricula import CurriculaConfig, CurriculaSummary, build_curricula
 from avcurr.ontology import Policy
-from avcurr.paths import bundled, work_dir
 
 
 def summary_table(summary: CurriculaSummary) -> Table:
+    """Clips, share and most frequent source classes per curriculum (class names as plain text)."""
     table = Table(title=f"Curricula of {summary.n_clips:,} clips",
                   caption="none: clips with no countable (level-3) sound source")
     table.add_column("curriculum")
@@ -27,30 +27,27 @@ def summary_table(summary: CurriculaSummary) -> Table:
         sources = "0" if name is None else (name[1:] if name != "c5" else "5+")
         top = ", ".join(f"{n} ({c})" for n, c in summary.top_sources.get(name, [])[:3]) if name else ""
         table.add_row(name or "none", sources, f"{clips:,}",
-                      f"{100 * clips / max(summary.n_clips, 1):.1f} %", top)
+                      f"{100 * clips / max(summary.n_clips, 1):.1f} %", plain(top))
     return table
 
 
 def build_curricula_command(
     segments: Annotated[Optional[Path], typer.Option(
-        help="AudioSet segment CSV. [default: the bundled balanced_train_segments.csv]")] = None,
+        help="AudioSet segment CSV. (default: the bundled balanced_train_segments.csv)")] = None,
     ontology: Annotated[Optional[Path], typer.Option(
-        help="AudioSet ontology.json. [default: the bundled copy]")] = None,
+        help="AudioSet ontology.json. (default: the bundled copy)")] = None,
     policy: Annotated[Policy, typer.Option(
         help="How labels deeper than level 3 are lifted: 'all' level-3 ancestors met first on "
              "each path, or only the 'first' (an already kept one, else breadth-first).")] = Policy.ALL,
     out: Annotated[Optional[Path], typer.Option(
-        help="Output Parquet file. [default: $AVCURR_WORK/curricula/<segments name>.parquet]")] = None,
+        help="Output Parquet file. (default: $AVCURR_WORK/curricula/<segments name>.parquet)")] = None,
 ) -> None:
     """Count sound sources per clip with the third-level filter and grade clips into c1..c5."""
     with reported_errors():
-        segments = segments or bundled("audioset", "balanced_train_segments.csv")
-        config = CurriculaConfig(
-            segments=segments,
-            ontology=ontology or bundled("audioset", "ontology.json"),
-            out=out or work_dir() / "curricula" / f"{segments.stem}.parquet",
-            policy=policy,
-        )
-        summary = build_curricula(config)
+        summary = build_curricula(CurriculaConfig(segments=segments, ontology=ontology, out=out, policy=policy))
+    if summary.duplicates:
+        shown = ", ".join(f"{d.key} (lines {d.first_line} and {d.line})" for d in summary.duplicates[:5])
+        more = f" and {len(summary.duplicates) - 5} more" if len(summary.duplicates) > 5 else ""
+        warning_line(f"{len(summary.duplicates)} repeated row(s) with the same labels graded once: {shown}{more}")
     console.print(summary_table(summary))
-    console.print(f"wrote [bold]{summary.out}[/] and histogram [bold]{summary.histogram}[/]")
+    say("wrote ", plain(summary.out, "bold"), " and histogram ", plain(summary.histogram, "bold"))

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from avcurr.cli.common import console, reported_errors
+from avcurr.cli.common import command_group, console, plain, reported_errors, say, warning_line
 
-eval_app = typer.Typer(help="Evaluate trained checkpoints.", no_args_is_help=True)
+eval_app = command_group(help="Evaluate trained checkpoints.")
 
 
 @eval_app.command("localization")
@@ -23,13 +23,13 @@ def localization_command(
     split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "test",
     curricula: Annotated[str, typer.Option(help="Comma-separated curricula to read, e.g. c1 or c1,c2.")] = "c1",
     sources: Annotated[int, typer.Option(help="Sounding objects per clip to cluster for (k_a; k_v = k_a + 1).")] = 1,
-    visual_centres: Annotated[Optional[int], typer.Option(help="Visual centres k_v. [default: sources + 1; add one "
-                                                                "per silent visible object]")] = None,
+    visual_centres: Annotated[Optional[int], typer.Option(help="Visual centres k_v. (default: sources + 1; add one "
+                                                                "per silent visible object)")] = None,
     batch_size: Annotated[int, typer.Option(help="Clips per forward pass.")] = 16,
     overlays: Annotated[int, typer.Option(help="How many heatmap PNGs to draw.")] = 12,
     xml_mode: Annotated[str, typer.Option(help="auto (by tag name when present), published (skip the first child, "
                                                 "then four numbers) or tags.")] = "auto",
-    limit: Annotated[Optional[int], typer.Option(help="Score at most this many clips.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Score at most this many clips.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the random-map baseline.")] = 0,
 ) -> None:
@@ -39,20 +39,25 @@ def localization_command(
     with reported_errors():
         report = evaluate_localization(LocalizationConfig(
             checkpoint=checkpoint, shards=shards, annotations=annotations, out=out, dataset=dataset,
-            split=split, curricula=tuple(c.strip() for c in curricula.split(",") if c.strip()),
-            sources=sources, visual_centres=visual_centres, batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device,
-            seed=seed, limit=limit), console)
+            split=split, curricula=curricula, sources=sources, visual_centres=visual_centres,
+            batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device, seed=seed,
+            limit=limit), console)
+    for warning in report.warnings[:20]:
+        warning_line(warning)
+    if len(report.warnings) > 20:
+        warning_line(f"{len(report.warnings) - 20} more warnings in {out / 'summary.json'}")
     console.print(localization_table(report.summaries, f"Localization on {report.summaries['model']['n']} images"))
     if report.missing:
-        console.print(f"[yellow]{len(report.missing)} clips had no annotation file and were not scored[/]")
-    console.print(f"wrote [bold]{out}[/] (per_image.csv, summary.json, success_curves.png, overlays/)")
+        say(plain(f"{len(report.missing)} clips had no annotation file and were not scored", "yellow"))
+    say("wrote ", plain(out, "bold"), " (per_image.csv, summary.json, success_curves.png, overlays/)")
 
 
 def localization_table(summaries: dict[str, dict], title: str) -> Table:
-    table = Table(title=title, caption="cIoU@0.5: share of images with cIoU >= 0.5; AUC over thresholds 0..1")
+    """One row per method (model and baselines): cIoU@0.5, AUC, mean cIoU, pointing game."""
+    table = Table(title=plain(title), caption="cIoU@0.5: share of images with cIoU >= 0.5; AUC over thresholds 0..1")
     for col in ("method", "cIoU@0.5", "AUC", "mean cIoU", "pointing game"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for method, s in summaries.items():
-        table.add_row(method, f"{s['ciou_at_0.5']:.3f}", f"{s['auc']:.3f}", f"{s['mean_ciou']:.3f}",
+        table.add_row(plain(method), f"{s['ciou_at_0.5']:.3f}", f"{s['auc']:.3f}", f"{s['mean_ciou']:.3f}",
                       f"{s['pointing']:.3f}")
     return table

@@ -7,14 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from avcurr.cli.common import console, reported_errors
+from avcurr.cli.common import EXIT_FAILED, command_group, console, error_line, plain, reported_errors, say
 from avcurr.fetch.jobs import YOUTUBE_WATCH
 
-fetch_app = typer.Typer(
+fetch_app = command_group(
     help="Download clips (only the needed segment) or unpack dataset archives into our layout. "
          "Downloads are resumable: rerun the same command to continue; a status manifest "
-         "(fetch_status.parquet) records every clip's outcome and yt-dlp's real error text.",
-    no_args_is_help=True, rich_markup_mode="rich")
+         "(fetch_status.parquet) records every clip's outcome and yt-dlp's real error text.")
 
 Out = Annotated[Path, typer.Option("--out", help="Output folder (clips, status manifest, dataset manifest).")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N clips of the list.")]
@@ -50,9 +49,22 @@ def _config(out, workers, url_template, cookies, proxy, rate, retry_failed, incl
 
 
 def _report(summary) -> None:
+    """The closing table; exit status 1 with one line naming the failures when no clip was fetched
+    (a rerun with every clip done earlier, or an empty list, is not a failure)."""
     from avcurr.fetch import summary_table
 
     console.print(summary_table(summary))
+    if summary.ok == 0 and summary.failed > 0:
+        reasons = sorted(((n, f"{status}/{reason}") for (status, reason), n in summary.by_reason.items()),
+                         reverse=True)
+        error_line(f"no clip was fetched: all {summary.failed} failed ("
+                   + ", ".join(f"{what} {n}" for n, what in reasons) + f"); details in {summary.manifest}")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _nothing_unpacked(what: str, archive: str) -> None:
+    error_line(f"no {what} of the list found in {archive}")
+    raise typer.Exit(EXIT_FAILED)
 
 
 @fetch_app.command("audioset")
@@ -73,7 +85,7 @@ def audioset_command(
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
-        _report(download_audioset(split, config, segments, limit))
+        _report(download_audioset(split, config, segments, limit, console=console))
 
 
 @fetch_app.command("music")
@@ -95,7 +107,7 @@ def music_command(
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
         window = None if window_start is None else (window_start, window_seconds)
-        _report(download_music(list_name, config, window, limit))
+        _report(download_music(list_name, config, window, limit, console=console))
 
 
 @fetch_app.command("ave")
@@ -117,11 +129,11 @@ def ave_command(
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
                          max_attempts, backoff, timeout, cut, no_progress)
-        summary, manifest, unplaced = download_ave(config, split, offsets, segments, limit)
-        _report(summary)
+        summary, manifest, unplaced = download_ave(config, split, offsets, segments, limit, console=console)
         if unplaced:
-            console.print(f"[yellow]{unplaced} events have no AudioSet offset and were not fetched[/]")
-        console.print(f"manifest: {manifest}")
+            say(plain(f"{unplaced} events have no AudioSet offset and were not fetched", "yellow"))
+        say("manifest: ", manifest)
+        _report(summary)
 
 
 Archive = Annotated[str, typer.Option("--archive", help="Path or http(s) URL of the archive (zip or tar).")]
@@ -134,13 +146,15 @@ def flickr_command(out: Out, archive: Archive) -> None:
         from avcurr.sources.flickr import prepare_flickr
 
         result = prepare_flickr(archive, out)
-        console.print(f"{result.complete}/{result.reference} test ids complete; manifest: {result.manifest}")
+        say(f"{result.complete}/{result.reference} test ids complete; manifest: ", result.manifest)
         if result.missing:
-            console.print(f"[yellow]{len(result.missing)} test ids missing from the archive: "
-                          f"{', '.join(result.missing[:10])}{' ...' if len(result.missing) > 10 else ''}[/]")
+            say(plain(f"{len(result.missing)} test ids missing from the archive: "
+                      f"{', '.join(result.missing[:10])}{' ...' if len(result.missing) > 10 else ''}", "yellow"))
         if result.incomplete:
-            console.print(f"[yellow]{len(result.incomplete)} test ids incomplete (frame, audio or "
-                          f"annotation missing): {', '.join(result.incomplete[:10])}[/]")
+            say(plain(f"{len(result.incomplete)} test ids incomplete (frame, audio or annotation missing): "
+                      f"{', '.join(result.incomplete[:10])}", "yellow"))
+        if result.complete == 0:
+            _nothing_unpacked("complete test id", archive)
 
 
 @fetch_app.command("esc50")
@@ -150,8 +164,10 @@ def esc50_command(out: Out, archive: Archive) -> None:
         from avcurr.sources.esc50 import prepare_esc50
 
         result = prepare_esc50(archive, out)
-        console.print(f"{result.present}/{result.clips} clips (metadata from the {result.metadata}); "
-                      f"manifest: {result.manifest}")
+        say(f"{result.present}/{result.clips} clips (metadata from the {result.metadata}); manifest: ",
+            result.manifest)
         if result.missing:
-            console.print(f"[yellow]{len(result.missing)} clips missing from the archive: "
-                          f"{', '.join(result.missing[:10])}[/]")
+            say(plain(f"{len(result.missing)} clips missing from the archive: {', '.join(result.missing[:10])}",
+                      "yellow"))
+        if result.present == 0:
+            _nothing_unpacked("clip", archive)

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 from rich.table import Table
 
-from avcurr.cli.common import console, reported_errors
+from avcurr.cli.common import EXIT_FAILED, console, error_line, interruptible, plain, reported_errors, say
 from avcurr.errors import AvcurrError
 from avcurr.paths import work_dir
 
@@ -22,12 +22,12 @@ MAX_SOURCES = 4  # kept equal to avcurr.synth.config.MAX_SOURCES (checked by the
 
 def summary_table(summary: SynthSummary) -> Table:
     """Clips per number of sources, categories of the sounding objects, failures and speed."""
-    table = Table(title=f"Synthetic world in {summary.out}")
+    table = Table(title=plain(f"Synthetic world in {summary.out}"))
     table.add_column("what")
-    table.add_column("value", justify="right")
+    table.add_column("value", justify="right", overflow="fold")
     table.add_row("clips written", f"{summary.n_ok - summary.n_reused:,}")
     table.add_row("clips kept from an earlier run", f"{summary.n_reused:,}")
-    table.add_row("clips failed", f"[red]{len(summary.failures):,}[/]" if summary.failures else "0")
+    table.add_row("clips failed", plain(f"{len(summary.failures):,}", "red") if summary.failures else "0")
     for k in sorted(summary.per_n_sources):
         table.add_row(f"clips with {k} source{'s' if k > 1 else ''}", f"{summary.per_n_sources[k]:,}")
     table.add_row("sounding objects per category",
@@ -35,9 +35,17 @@ def summary_table(summary: SynthSummary) -> Table:
     made = summary.n_ok - summary.n_reused
     rate = f"{made / summary.seconds:.2f} clips/s" if made and summary.seconds > 0 else "-"
     table.add_row("time", f"{summary.seconds:.1f} s ({rate})")
-    for key, error in summary.failures[:5]:
-        table.add_row(f"[red]failed {key}[/]", error[:100])
+    for key, error in summary.failures[:5]:  # ffmpeg's and Python's own words: printed as they are
+        table.add_row(plain(f"failed {key}", "red"), plain(error[:300]))
     return table
+
+
+def failure_line(summary: SynthSummary) -> str:
+    """One line saying how many clips are missing and why, and what to do."""
+    died = summary.worker_deaths
+    why = f" ({died} because a worker process died, e.g. killed for memory)" if died else ""
+    return (f"{len(summary.failures)} of {summary.n_clips} clips failed{why}; rerun the same command to make "
+            f"the missing clips (finished clips are kept)")
 
 
 def _source_range(sources: int | None, min_sources: int | None, max_sources: int | None) -> tuple[int, int]:
@@ -69,7 +77,8 @@ def synth_command(
         help="Small objects (about 3-8 % of the frame alone): the hard localization case.")] = False,
     workers: Annotated[int, typer.Option(help="Parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace an existing world with other settings in --out.")] = False,
+        "--overwrite", help="Replace a synthetic world with other settings in --out (only the files of "
+                            "that world; a folder that is not a synth world is never cleared).")] = False,
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -82,7 +91,7 @@ def synth_command(
     from avcurr.synth import SynthConfig, synthesize
     from avcurr.synth.run import prepare_out
 
-    with reported_errors():
+    with reported_errors(), interruptible("rerun the same command to finish (finished clips are kept)"):
         lo, hi = _source_range(sources, min_sources, max_sources)
         cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
                           max_sources=hi, distractors=distractors, size=size, fps=fps, duration=duration,
@@ -101,8 +110,9 @@ def synth_command(
 
             summary = synthesize(cfg, on_clip=on_clip, overwrite=overwrite)
     console.print(summary_table(summary))
-    if summary.n_ok == 0:  # nothing usable (ffmpeg without libx264, a read-only disk...): say so in the status
-        raise typer.Exit(1)
     if summary.files:
-        console.print(f"wrote [bold]{summary.files['segments']}[/] and truth, stems, Flickr/MUSIC/AVE lists "
-                      f"under [bold]{summary.out}[/]")
+        say("wrote ", plain(summary.files["segments"], "bold"), " and truth, stems, Flickr/MUSIC/AVE lists under ",
+            plain(summary.out, "bold"))
+    if summary.failures:  # a world with missing clips is not the world asked for: say so in the status
+        error_line(failure_line(summary))
+        raise typer.Exit(EXIT_FAILED)

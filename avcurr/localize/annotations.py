@@ -3,6 +3,10 @@
 Published readers skip each `bbox` element's first child and take the next four as xmin, ymin,
 xmax, ymax in 256-pixel coordinates, scaled to the 224 grid by `int(224 * c / 256)`. Files whose
 bbox children are named `xmin`..`ymax` can be read by tag name too.
+
+Boxes are outside data: `usable_boxes` clips them to the image and sets aside inverted or empty
+ones (with a reason), and `find_annotation` only builds a path from a plain file name, never from
+a key or id holding `/` or `..`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from avcurr.errors import AvcurrError
+from avcurr.keys import safe_name
 
 GRID = 224
 SOURCE_SIZE = 256
@@ -58,10 +63,40 @@ def read_boxes(path: Path, mode: str = "auto") -> list[list[int]]:
     return boxes
 
 
+def usable_boxes(boxes: list[list[int]], size: int = GRID) -> tuple[list[list[int]], list[str]]:
+    """The boxes clipped to the `size` x `size` image, and why any others were set aside.
+
+    A negative coordinate would otherwise index from the far edge (numpy), and a box with
+    xmax <= xmin or ymax <= ymin (inverted or empty), or wholly outside the image, marks nothing.
+    """
+    kept, problems = [], []
+    for number, (xmin, ymin, xmax, ymax) in enumerate(boxes, start=1):
+        if xmax <= xmin or ymax <= ymin:
+            problems.append(f"box {number} ({xmin}, {ymin}, {xmax}, {ymax}) is inverted or empty; ignored")
+            continue
+        clipped = [min(max(int(c), 0), size) for c in (xmin, ymin, xmax, ymax)]
+        if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+            problems.append(f"box {number} ({xmin}, {ymin}, {xmax}, {ymax}) lies outside the image; ignored")
+            continue
+        kept.append(clipped)
+    return kept, problems
+
+
+def is_plain_name(stem: str) -> bool:
+    """Whether `stem` is a bare file name of letters, digits, '_' and '-' (no `/`, no `..`)."""
+    try:
+        safe_name(stem)
+    except AvcurrError:
+        return False
+    return True
+
+
 def find_annotation(folder: Path, key: str, ytid: str | None = None) -> Path | None:
-    """`<folder>/<key>.xml`, else `<folder>/<ytid>.xml` (real Flickr files are named by id)."""
+    """`<folder>/<key>.xml`, else `<folder>/<ytid>.xml` (real Flickr files are named by id).
+
+    Key and id come from shards (outside data): one that is not a plain name is never used."""
     for stem in (key, ytid):
-        if stem:
+        if stem and is_plain_name(stem):
             path = Path(folder) / f"{stem}.xml"
             if path.is_file():
                 return path

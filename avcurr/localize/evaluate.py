@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from avcurr.atomic import atomic_write
 from avcurr.errors import AvcurrError
 from avcurr.progress import progress_bar
-from avcurr.localize.annotations import find_annotation, read_boxes
+from avcurr.localize.annotations import find_annotation, is_plain_name, read_boxes, usable_boxes
 from avcurr.localize.baselines import BASELINES, score_baselines
 from avcurr.localize.heatmap import localize_batch
 from avcurr.localize.metrics import binarise, ciou, ground_truth, pointing_hit, summarise
@@ -32,7 +31,9 @@ class LocalizationConfig:
     """checkpoint: trained model; shards/dataset/split/curricula: the test clips (middle frame f1);
     annotations: folder of `<key>.xml` (or `<ytid>.xml`) box files; sources: clusters k_a;
     visual_centres: k_v (None = sources + 1; add one per silent visible object);
-    overlays: how many heatmap PNGs to draw; xml_mode: auto | published | tags."""
+    overlays: how many heatmap PNGs to draw; xml_mode: auto | published | tags;
+    limit: score at most this many images (None: all). Paths may be given as `str`, curricula as
+    "c1,c2"."""
 
     checkpoint: Path
     shards: Path
@@ -50,6 +51,23 @@ class LocalizationConfig:
     seed: int = 0
     limit: int | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("checkpoint", "shards", "annotations", "out"):
+            object.__setattr__(self, name, Path(getattr(self, name)))
+        if isinstance(self.curricula, str):
+            object.__setattr__(self, "curricula", tuple(c.strip() for c in self.curricula.split(",") if c.strip()))
+
+    def validate(self) -> "LocalizationConfig":
+        """Raise AvcurrError naming the first bad setting; return self."""
+        if not self.annotations.is_dir():
+            raise AvcurrError(f"annotation folder not found: {self.annotations}")
+        if self.sources < 1 or (self.visual_centres is not None and self.visual_centres < 2):
+            raise AvcurrError(f"need --sources >= 1 and --visual-centres >= 2, got {self.sources}, "
+                              f"{self.visual_centres}")
+        if self.limit is not None and self.limit < 1:
+            raise AvcurrError(f"--limit must be at least 1 (or left out to score every image), got {self.limit}")
+        return self
+
 
 @dataclass
 class LocalizationReport:
@@ -57,6 +75,7 @@ class LocalizationReport:
     rows: list[dict]
     missing: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # boxes set aside, unusable ids, unscored images
 
 
 def _batches(cfg: LocalizationConfig):
@@ -73,10 +92,7 @@ def evaluate_localization(cfg: LocalizationConfig, console: Console | None = Non
     from avcurr.train.checkpoint import model_from_checkpoint
     from avcurr.train.device import pick_device
 
-    if not Path(cfg.annotations).is_dir():
-        raise AvcurrError(f"annotation folder not found: {cfg.annotations}")
-    if cfg.sources < 1 or (cfg.visual_centres is not None and cfg.visual_centres < 2):
-        raise AvcurrError(f"need --sources >= 1 and --visual-centres >= 2, got {cfg.sources}, {cfg.visual_centres}")
+    cfg.validate()
     device = pick_device(cfg.device)
     model, _ = model_from_checkpoint(cfg.checkpoint, device)
     out = Path(cfg.out)
@@ -84,16 +100,20 @@ def evaluate_localization(cfg: LocalizationConfig, console: Console | None = Non
     cious: dict[str, list[float]] = {m: [] for m in (MODEL, *BASELINES)}
     hits: dict[str, list[bool]] = {m: [] for m in (MODEL, *BASELINES)}
     report = LocalizationReport(summaries={}, rows=[])
-    with progress_bar(console, "localization") as bar:
+
+    def full() -> bool:
+        return cfg.limit is not None and len(report.rows) >= cfg.limit
+
+    with progress_bar(console, "localization", cfg.limit) as bar:
         for batch in _batches(cfg):
             heat = localize_batch(model, batch["spec"].to(device), batch["image"].to(device),
                                   cfg.sources, visual_centres=cfg.visual_centres).cpu().numpy()
             for i, key in enumerate(batch["key"]):
-                path = find_annotation(cfg.annotations, key, batch["meta"][i].get("ytid"))
-                if path is None:
-                    report.missing.append(key)
+                if full():
+                    break
+                boxes = _boxes_of(cfg, key, batch["meta"][i].get("ytid"), report)
+                if boxes is None:
                     continue
-                boxes = read_boxes(path, cfg.xml_mode)
                 g = ground_truth(boxes)
                 row = {"key": key, "n_boxes": len(boxes)}
                 scores = {MODEL: (ciou(binarise(heat[i]), g), pointing_hit(heat[i], g)),
@@ -105,19 +125,37 @@ def evaluate_localization(cfg: LocalizationConfig, console: Console | None = Non
                 report.rows.append(row)
                 if len(report.rows) <= cfg.overlays:
                     frame = batch["image"][i].permute(1, 2, 0).numpy()
-                    save_overlay(frame, heat[i], out / "overlays" / f"{key}.png", boxes,
+                    name = key if is_plain_name(key) else f"image{len(report.rows):06d}"  # never a path from a shard
+                    save_overlay(frame, heat[i], out / "overlays" / f"{name}.png", boxes,
                                  f"{key}  cIoU {scores[MODEL][0]:.2f}  pointing {'hit' if scores[MODEL][1] else 'miss'}")
-                if cfg.limit is not None and len(report.rows) >= cfg.limit:
-                    break
             bar.update(len(report.rows), info="images")
-            if cfg.limit is not None and len(report.rows) >= cfg.limit:
+            if full():
                 break
     if not report.rows:
-        raise AvcurrError(f"no test clip had an annotation file in {cfg.annotations} "
-                          f"({len(report.missing)} clips without one)")
+        raise AvcurrError(f"no test clip had a usable annotation file in {cfg.annotations} "
+                          f"({len(report.missing)} clips without one, {len(report.warnings)} warnings)")
     report.summaries = {m: summarise(cious[m], hits[m]) for m in cious}
     report.files = _write(out, report, cious)
     return report
+
+
+def _boxes_of(cfg: LocalizationConfig, key: str, ytid: str | None,
+              report: LocalizationReport) -> list[list[int]] | None:
+    """The clip's usable boxes on the 224 grid, or None (missing file, nothing usable: noted)."""
+    for what, stem in (("key", key), ("ytid", ytid)):
+        if stem and not is_plain_name(stem):
+            report.warnings.append(f"clip {key!r}: its {what} {stem!r} is not a plain file name; "
+                                   f"not used to look for an annotation")
+    path = find_annotation(cfg.annotations, key, ytid)
+    if path is None:
+        report.missing.append(key)
+        return None
+    boxes, problems = usable_boxes(read_boxes(path, cfg.xml_mode))
+    report.warnings += [f"{path}: {problem}" for problem in problems]
+    if not boxes:
+        report.warnings.append(f"{path}: no usable box; clip {key} not scored")
+        return None
+    return boxes
 
 
 def _write(out: Path, report: LocalizationReport, cious: dict[str, list[float]]) -> dict[str, Path]:
@@ -129,8 +167,8 @@ def _write(out: Path, report: LocalizationReport, cious: dict[str, list[float]])
     writer.writeheader()
     writer.writerows(report.rows)
     atomic_write(files["per_image"], text.getvalue())
-    atomic_write(files["summary"], json.dumps({"methods": report.summaries, "missing_annotations": report.missing},
-                                              indent=2) + "\n")
+    atomic_write(files["summary"], json.dumps({"methods": report.summaries, "missing_annotations": report.missing,
+                                               "warnings": report.warnings}, indent=2) + "\n")
     save_success_curves(cious, files["curves"])
     if (out / "overlays").is_dir():
         files["overlays"] = out / "overlays"

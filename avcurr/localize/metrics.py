@@ -19,9 +19,12 @@ THRESHOLDS = np.round(np.arange(21) * 0.05, 2)
 
 
 def ground_truth(boxes: list[list[int]], size: int = GRID) -> np.ndarray:
-    """The consensus map g of one image's boxes (xmin, ymin, xmax, ymax on the grid)."""
+    """The consensus map g of one image's boxes (xmin, ymin, xmax, ymax on the grid).
+
+    Coordinates are clipped to the grid first: a negative one must not index from the far edge."""
     g = np.zeros((size, size), np.float64)
-    for xmin, ymin, xmax, ymax in boxes:
+    for box in boxes:
+        xmin, ymin, xmax, ymax = (min(max(int(c), 0), size) for c in box)
         g[ymin:ymax, xmin:xmax] += 1
     return np.minimum(g / 2, 1)
 

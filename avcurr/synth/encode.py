@@ -18,6 +18,7 @@ from avcurr.atomic import atomic_output
 from avcurr.media.ffmpeg import MediaError, require_tool
 from avcurr.synth.config import SAMPLE_RATE
 
+
 def encode_args(size: int, fps: int, out: Path, audio_bitrate: str = "128k", preset: str = "veryfast",
                 video_in: str = "pipe:0", audio_in: str = "pipe:3") -> list[str]:
     """The ffmpeg command line (also used by the benchmark's floor, with file inputs)."""
@@ -70,8 +71,12 @@ def _encode(frames: np.ndarray, audio: np.ndarray, fps: int, tmp: Path, name: st
         os.close(read_fd)
     errors: list = []  # a feeder's broken pipe only means ffmpeg stopped; its stderr tells why
     audio_stream = os.fdopen(write_fd, "wb")
-    threads = [threading.Thread(target=_feed, args=(proc.stdin, np.ascontiguousarray(frames).tobytes(), errors)),
-               threading.Thread(target=_feed, args=(audio_stream, np.asarray(audio, "<f4").tobytes(), errors))]
+    # Daemon threads: an interrupt (Ctrl-C, SIGTERM turned into one) must never leave a thread that
+    # keeps the interpreter alive, as a pending 300-s watchdog timer did.
+    threads = [threading.Thread(target=_feed, args=(proc.stdin, np.ascontiguousarray(frames).tobytes(), errors),
+                                daemon=True),
+               threading.Thread(target=_feed, args=(audio_stream, np.asarray(audio, "<f4").tobytes(), errors),
+                                daemon=True)]
     killed = threading.Event()
 
     def kill() -> None:
@@ -79,17 +84,23 @@ def _encode(frames: np.ndarray, audio: np.ndarray, fps: int, tmp: Path, name: st
         proc.kill()
 
     timer = threading.Timer(timeout, kill)
-    for th in (*threads, timer):
-        th.start()
-    with proc.stderr:
-        stderr = proc.stderr.read()  # returns when ffmpeg exits; the feeders own (and close) its inputs
-    proc.wait()
-    timer.cancel()
-    for th in threads:
-        th.join()
+    timer.daemon = True
+    try:
+        for th in (*threads, timer):
+            th.start()
+        with proc.stderr:
+            stderr = proc.stderr.read()  # returns when ffmpeg exits; the feeders own (and close) its inputs
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:  # interrupted while ffmpeg runs: stop it now, do not wait for it
+            proc.kill()
+            proc.wait()
+        for th in threads:
+            if th.is_alive():
+                th.join(timeout=5)  # ffmpeg is gone, so a blocked write fails at once
     if proc.returncode != 0 or killed.is_set():
         if killed.is_set():
             raise MediaError(f"encode {name}: ffmpeg timed out after {timeout:.0f} s")
         text = stderr.decode("utf-8", "replace").strip().splitlines()
         raise MediaError(f"encode {name}: {' | '.join(text[-3:]) or 'ffmpeg failed'}")
-

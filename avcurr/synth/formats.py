@@ -77,15 +77,19 @@ def ave_annotations(truths: Iterable[dict]) -> str:
     return "\n".join(rows) + "\n"
 
 
+# The files that list every clip, relative to the world's folder.
+COLLECTIONS = {
+    "segments": "segments.csv",
+    "flickr_test_list": "flickr/test_list.txt",
+    "music_solo": "music/MUSIC_solo_videos.json",
+    "music_duet": "music/MUSIC_duet_videos.json",
+    "ave": "ave/Annotations.txt",
+}
+
+
 def write_collections(out: Path, truths: list[dict], seed: int) -> dict[str, Path]:
     """Write the files that list every clip; return their paths by name."""
-    paths = {
-        "segments": out / "segments.csv",
-        "flickr_test_list": out / "flickr" / "test_list.txt",
-        "music_solo": out / "music" / "MUSIC_solo_videos.json",
-        "music_duet": out / "music" / "MUSIC_duet_videos.json",
-        "ave": out / "ave" / "Annotations.txt",
-    }
+    paths = {name: out / rel for name, rel in COLLECTIONS.items()}
     atomic_write(paths["segments"], segments_csv(truths, seed))
     atomic_write(paths["flickr_test_list"], flickr_test_list(truths))
     atomic_write(paths["music_solo"], music_json(truths, 1))

@@ -1,32 +1,32 @@
 """`synthesize`: write a whole synthetic world, clips in parallel, collections at the end.
 
-The output folder records its world settings in `synth.json`. A rerun with the same settings
-keeps finished clips (their truth JSON exists) and makes only the missing ones; a folder that
-holds something else is never written into unless `overwrite` is set.
+The output folder records its world settings in `synth.json` (see `avcurr.synth.folder`). A rerun
+with the same settings keeps finished clips (their truth JSON exists) and makes only the missing
+ones; a folder that holds something else is never written into, and `overwrite` replaces only an
+older synth world's own files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import multiprocessing
-import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from avcurr.atomic import atomic_write
-from avcurr.errors import AvcurrError
 from avcurr.keys import clip_key
 from avcurr.synth.clip import failure, paths_of, write_clip
 from avcurr.synth.config import SynthConfig
+from avcurr.synth.folder import MARKER, prepare_out, remove_stale_temps
 from avcurr.synth.formats import write_collections
 from avcurr.synth.scene import synthetic_ytid
+from avcurr.synth.workers import WorkerDied, worker_pool
 
-MARKER = "synth.json"
-OWNED = ("media", "truth", "stems", "flickr", "music", "ave", "segments.csv", MARKER)
+__all__ = ["MARKER", "SynthSummary", "prepare_out", "synthesize"]
 
 
 @dataclass
@@ -43,33 +43,10 @@ class SynthSummary:
     seconds: float = 0.0
     files: dict[str, Path] = field(default_factory=dict)
 
-
-def _read_marker(marker: Path) -> dict | None:
-    try:
-        return json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-def prepare_out(cfg: SynthConfig, overwrite: bool) -> None:
-    """Refuse to write into a folder holding anything else; clear an older world on `overwrite`."""
-    out, marker = cfg.out, cfg.out / MARKER
-    if out.exists() and not out.is_dir():
-        raise AvcurrError(f"--out {out} is a file, not a folder")
-    same_world = marker.is_file() and _read_marker(marker) == cfg.world()
-    if not same_world and out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            what = "holds a synthetic world with other settings" if marker.is_file() else \
-                "is not empty and is not an avcurr synth folder"
-            raise AvcurrError(f"{out} {what}; use --overwrite to replace it or choose another --out")
-        for name in OWNED:  # only what synth itself writes; anything else in the folder stays
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(marker, json.dumps(cfg.world(), indent=2) + "\n")
+    @property
+    def worker_deaths(self) -> int:
+        """Clips lost because a worker process died."""
+        return sum(error.startswith(WorkerDied.__name__) for _, error in self.failures)
 
 
 def _finished(cfg: SynthConfig, index: int) -> dict | None:
@@ -89,14 +66,15 @@ def _generate(cfg: SynthConfig, todo: list[int]):
         for index in todo:
             yield write_clip(cfg, index)
         return
-    # spawn: workers must not inherit threads (progress display, torch) from the parent.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(cfg.workers, len(todo)), mp_context=context) as pool:
+    with worker_pool(min(cfg.workers, len(todo))) as pool:
         futures = {pool.submit(write_clip, cfg, index): index for index in todo}
         for future in as_completed(futures):
             try:
                 yield future.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed for memory: that clip fails
+            except BrokenProcessPool:  # a worker was killed (out of memory, kill -9): its clips are lost
+                yield failure(cfg, futures[future], WorkerDied(
+                    "a worker process died (killed by a signal, e.g. out of memory) before making this clip"))
+            except Exception as exc:  # noqa: BLE001 - any other failure of that clip is a value too
                 yield failure(cfg, futures[future], exc)
 
 
@@ -109,6 +87,10 @@ def synthesize(cfg: SynthConfig, on_clip: Callable[[dict], None] | None = None,
 
     `on_clip(record)` is called once per clip as it finishes (a truth dict with status "ok", or a
     failure record with status "failed" and the error text).
+
+    An interrupt (KeyboardInterrupt) stops the worker processes at once and propagates; finished
+    clips stay and a rerun makes the rest. A worker that dies fails the clips it had not finished
+    (`WorkerDied` in their error text, counted by `summary.worker_deaths`).
     """
     cfg.validate()
     started = time.perf_counter()
@@ -125,10 +107,14 @@ def synthesize(cfg: SynthConfig, on_clip: Callable[[dict], None] | None = None,
             summary.n_reused += 1
             if on_clip:
                 on_clip(done)
-    for record in _generate(cfg, todo):
-        records[record["index"]] = record
-        if on_clip:
-            on_clip(record)
+    remove_stale_temps(cfg, todo)
+    # closing(): an interrupt raised in on_clip must stop the workers now, not when the generator is
+    # garbage-collected.
+    with contextlib.closing(_generate(cfg, todo)) as results:
+        for record in results:
+            records[record["index"]] = record
+            if on_clip:
+                on_clip(record)
     truths = [records[i] for i in sorted(records) if records[i]["status"] == "ok"]
     summary.failures = [(r["key"], r["error"]) for i, r in sorted(records.items()) if r["status"] != "ok"]
     summary.n_ok = len(truths)
