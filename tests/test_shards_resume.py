@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from avcurr.shards.verify import verify
-from avcurr.shards.writer import ShardLimits, ShardWriter, resume_curriculum
+from avcurr.shards.resume import scan_split
+from avcurr.shards.writer import ShardLimits, ShardWriter
 from shards_fixtures import GOOD, SHORT_ID, lavfi_media, shared_base
 
 AVCURR = [sys.executable, "-m", "avcurr"]
@@ -91,8 +92,9 @@ def test_kill_and_resume_yields_every_key_once(tmp_path_factory):
     assert os.listdir(out / "lav/train/c2")  # both curricula written
 
 
-def test_resume_removes_unrecorded_shards(tmp_path):
-    """A tar renamed just before a kill, without its stats, is unfinished: removed and redone."""
+def test_scan_finds_unfinished_and_leftovers_without_changing_anything(tmp_path):
+    """A tar renamed just before a kill, without its stats, is unfinished: seen (with its keys), not
+    removed by the scan; partial files are leftovers; nothing on disk changes."""
     writer = ShardWriter(tmp_path, "d", "s", "c1", 0, ShardLimits(max_samples=1), with_spec=True)
     writer.add("aaaaaaaaaaa_0", {"json": b"{}"}, 1)
     writer.add("bbbbbbbbbbb_0", {"json": b"{}"}, 1)  # rolls over: shard 0 finished
@@ -100,9 +102,13 @@ def test_resume_removes_unrecorded_shards(tmp_path):
     folder = tmp_path / "d/s/c1"
     (folder / "d-s-c1-000001.stats.json").unlink()  # as if killed between rename and stats
     (folder / ".d-s-c1-000002.tar.partial").write_bytes(b"half")
-    state = resume_curriculum(folder)
-    assert state.done_keys == {"aaaaaaaaaaa_0"} and state.next_number == 1
-    assert sorted(p.name for p in folder.iterdir()) == ["d-s-c1-000000.stats.json", "d-s-c1-000000.tar"]
+    before = sorted(p.name for p in folder.iterdir())
+    state = scan_split(tmp_path, "d", "s")
+    assert set(state.where) == {"aaaaaaaaaaa_0"} and state.next_number == {"c1": 2}
+    assert [(u.tar.name, u.keys) for u in state.unfinished] == [("d-s-c1-000001.tar", {"bbbbbbbbbbb_0"})]
+    assert state.unfinished[0].content is None  # its samples are not whole: rebuilt, not recovered
+    assert [p.name for p in state.leftovers] == [".d-s-c1-000002.tar.partial"]
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_byte_limit_starts_a_new_shard(tmp_path):
