@@ -116,8 +116,10 @@ class BuildSummary:
 
     @property
     def nothing_succeeded(self) -> bool:
-        """Clips were tried and none made it into a shard (and nothing was moved either)."""
-        return self.processed > 0 and self.statuses.get("ok", 0) + self.statuses.get("short", 0) == 0
+        """Clips were tried, none made it into a shard, and no clip of the input is in one from
+        before either (a rerun that only retries clips that keep failing has succeeded already)."""
+        moved = any(m.target for m in self.moves)
+        return self.processed > 0 and self.kept == 0 and self.already_done == 0 and not moved
 
 
 @contextmanager
@@ -151,19 +153,18 @@ def _selected(config: BuildConfig, manifest: Manifest) -> set[str] | None:
     return set(names)
 
 
-def _recover(state: SplitState, config: BuildConfig) -> list[str]:
-    """Finish complete tars whose stats are missing; their keys become finished."""
-    recovered = []
+def _recoverable(state: SplitState) -> list:
+    """Complete tars whose stats are missing and whose keys are nowhere else: counted as finished
+    from now on (their stats are written once the build is known to go ahead)."""
+    chosen = []
     for item in state.unfinished:
         if item.content is None or any(k in state.where for k in item.keys):
             continue
-        restat(item.tar, item.content, config.dataset, config.split, item.curriculum)
         for key in item.keys:
             state.where.setdefault(key, []).append((item.curriculum, item.tar))
-        recovered.append(item.tar.name)
-        item.content = None
-    state.unfinished = [u for u in state.unfinished if u.tar.name not in recovered]
-    return recovered
+        chosen.append(item)
+    state.unfinished = [u for u in state.unfinished if not any(u is c for c in chosen)]
+    return chosen
 
 
 def _plan_moves(manifest: Manifest, state: SplitState) -> tuple[set[str], list[tuple[Move, ClipTask, Path]],
@@ -286,13 +287,16 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
     summary = BuildSummary(no_curriculum=len(manifest.no_curriculum), duplicates=len(manifest.duplicates))
     with _build_lock(base):
         state = scan_split(config.out, config.dataset, config.split)
+        recover = _recoverable(state)
         done, moves, drop, removals = _plan_moves(manifest, state)
         tasks = [t for t in manifest.tasks if wanted is None or t.curriculum in wanted]
         moving = {m.key for m, _, _ in moves}
         todo = sorted((t for t in tasks if t.key not in done and t.key not in moving), key=lambda t: t.key)
         _check_media(todo, config)
         summary.already_done = sum(1 for t in tasks if t.key in done)
-        summary.recovered = tuple(_recover(state, config))
+        for item in recover:
+            restat(item.tar, item.content, config.dataset, config.split, item.curriculum)
+        summary.recovered = tuple(item.tar.name for item in recover)
         for path in state.leftovers:
             path.unlink(missing_ok=True)
         summary.removed = tuple(p.name for p in state.leftovers)
