@@ -67,3 +67,21 @@ def test_no_process_is_started_per_clip(clips, monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", refuse)
     clip = decode_clip(clips["gop12b"], 0.0)
     assert clip.audio.size == 110336 and clip.frames.shape == (3, 256, 256, 3)
+
+
+def test_workers_forked_after_decoding_in_the_parent_do_not_hang(tmp_path, tmp_path_factory):
+    """The parent decoded a clip (its scaler is cached), then forks 2 workers: each must make its
+    own scaler (an inherited one waits forever for the parent's slice threads)."""
+    import sys
+
+    from shards_fixtures import lavfi_media
+
+    media, manifest = lavfi_media(shared_base(tmp_path_factory) / "lavfi")
+    script = (f"from pathlib import Path\nfrom avcurr.media.decode import decode_clip\n"
+              f"from avcurr.shards.build import BuildConfig, build_shards\n"
+              f"decode_clip(next(Path({str(media)!r}).glob('good*_0.mp4')), 0.0)\n"
+              f"s = build_shards(BuildConfig(manifest={str(manifest)!r}, media={str(media)!r}, "
+              f"out={str(tmp_path / 'out')!r}, dataset='lav', split='train', workers=2))\n"
+              f"print(s.statuses['ok'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "8", done.stderr[-2000:]

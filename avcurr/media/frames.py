@@ -12,6 +12,7 @@ at or after `t`, as `ffmpeg -ss t -i ... -frames:v 1` takes it.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import av
@@ -26,12 +27,15 @@ _LOCAL = threading.local()
 def scaled_rgb(frame: av.VideoFrame) -> np.ndarray:
     """256x256 RGB uint8, no crop, bicubic swscale (what the CLI's `scale=256:256:flags=bicubic` does).
 
-    One reformatter per thread keeps its scaler between frames and clips: `frame.reformat` builds
-    a new one per call, which costs 70 times the scaling itself (10 ms against 0.15 ms)."""
-    if not hasattr(_LOCAL, "reformatter"):
-        _LOCAL.reformatter = VideoReformatter()
+    One reformatter per thread and process keeps its scaler between frames and clips:
+    `frame.reformat` builds a new one per call, which costs 70 times the scaling itself (10 ms
+    against 0.15 ms). It scales on the calling thread only (`threads=1`), and a forked worker makes
+    its own: a scaler inherited through fork would wait forever for the parent's slice threads."""
+    pid = os.getpid()
+    if getattr(_LOCAL, "pid", None) != pid:
+        _LOCAL.reformatter, _LOCAL.pid = VideoReformatter(), pid
     rgb = _LOCAL.reformatter.reformat(frame, width=FRAME_SIZE, height=FRAME_SIZE, format="rgb24",
-                                      interpolation="BICUBIC")
+                                      interpolation="BICUBIC", threads=1)
     return rgb.to_ndarray()
 
 
