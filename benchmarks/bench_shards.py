@@ -169,7 +169,7 @@ def main() -> None:
     args = parser.parse_args()
     console = Console(width=150)
     load_before = os.getloadavg()[0]
-    synth = synth_clips(args.work / "synth", args.clips)
+    synth = synth_clips(args.work / f"synth-{args.clips}", args.clips)
     hd = hd_clips(args.work / "hd", args.hd_clips)
     table = Table(title=f"build-shards per clip against its floors, best of {args.repeats}, "
                         f"{os.cpu_count()} cores")
