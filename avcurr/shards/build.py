@@ -45,17 +45,17 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildConfig:
     """Inputs of one build-shards run (see `avcurr build-shards --help`). Paths may be str or Path.
 
     Give `manifest` (with `media`, or a `path` column), or `pairs`: a folder of image+audio pairs
     (`frames/<id>.jpg`, `audio/<id>.wav`), each one sample of c1."""
 
+    out: Path
+    dataset: str
+    split: str
     manifest: Path | None = None
-    out: Path = Path("shards")
-    dataset: str = "dataset"
-    split: str = "train"
     media: Path | None = None
     workers: int | None = None
     with_spec: bool = True
