@@ -57,7 +57,7 @@ def test_layout_index_and_stats(built):
     out, _ = built
     c1 = sorted(p.name for p in (out / "lav/train/c1").iterdir())
     assert c1 == ["lav-train-c1-000000.stats.json", "lav-train-c1-000000.tar",
-                  "lav-train-c1-000001.stats.json", "lav-train-c1-000001.tar"]
+                  "lav-train-c1-000001.stats.json", "lav-train-c1-000001.tar", "shards.json"]
     index = pq.read_table(out / "lav/train/index.parquet").to_pylist()
     assert sorted(r["key"] for r in index) == sorted([f"{y}_0" for y, _, _ in GOOD] + [f"{SHORT_ID}_0"])
     stats = json.loads((out / "lav/train/c2/lav-train-c2-000000.stats.json").read_text())

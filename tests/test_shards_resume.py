@@ -12,10 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from avcurr.shards.verify import verify
-from avcurr.shards.writer import ShardLimits, ShardWriter, resume_curriculum
-from shards_fixtures import GOOD, SHORT_ID, lavfi_media, shared_base
+from avcurr.shards.resume import scan_split
+from avcurr.shards.writer import ShardLimits, ShardWriter
+from shards_fixtures import GOOD, SHORT_ID, _once, ffmpeg, lavfi_media, shared_base, write_manifest
 
 AVCURR = [sys.executable, "-m", "avcurr"]
 
@@ -91,8 +93,9 @@ def test_kill_and_resume_yields_every_key_once(tmp_path_factory):
     assert os.listdir(out / "lav/train/c2")  # both curricula written
 
 
-def test_resume_removes_unrecorded_shards(tmp_path):
-    """A tar renamed just before a kill, without its stats, is unfinished: removed and redone."""
+def test_scan_finds_unfinished_and_leftovers_without_changing_anything(tmp_path):
+    """A tar renamed just before a kill, without its stats, is unfinished: seen (with its keys), not
+    removed by the scan; partial files are leftovers; nothing on disk changes."""
     writer = ShardWriter(tmp_path, "d", "s", "c1", 0, ShardLimits(max_samples=1), with_spec=True)
     writer.add("aaaaaaaaaaa_0", {"json": b"{}"}, 1)
     writer.add("bbbbbbbbbbb_0", {"json": b"{}"}, 1)  # rolls over: shard 0 finished
@@ -100,9 +103,13 @@ def test_resume_removes_unrecorded_shards(tmp_path):
     folder = tmp_path / "d/s/c1"
     (folder / "d-s-c1-000001.stats.json").unlink()  # as if killed between rename and stats
     (folder / ".d-s-c1-000002.tar.partial").write_bytes(b"half")
-    state = resume_curriculum(folder)
-    assert state.done_keys == {"aaaaaaaaaaa_0"} and state.next_number == 1
-    assert sorted(p.name for p in folder.iterdir()) == ["d-s-c1-000000.stats.json", "d-s-c1-000000.tar"]
+    before = sorted(p.name for p in folder.iterdir())
+    state = scan_split(tmp_path, "d", "s")
+    assert set(state.where) == {"aaaaaaaaaaa_0"} and state.next_number == {"c1": 2}
+    assert [(u.tar.name, u.keys) for u in state.unfinished] == [("d-s-c1-000001.tar", {"bbbbbbbbbbb_0"})]
+    assert state.unfinished[0].content is None  # its samples are not whole: rebuilt, not recovered
+    assert [p.name for p in state.leftovers] == [".d-s-c1-000002.tar.partial"]
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_byte_limit_starts_a_new_shard(tmp_path):
@@ -112,3 +119,49 @@ def test_byte_limit_starts_a_new_shard(tmp_path):
     writer.close()
     assert [p.name for p in writer.finished] == ["d-s-c1-000000.tar", "d-s-c1-000001.tar", "d-s-c1-000002.tar"]
     assert all(p.stat().st_size <= 6000 + 10240 for p in writer.finished)  # plus the tar end blocks
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_a_killed_worker_fails_its_clips_and_the_run_finishes(tmp_path_factory):
+    """kill -9 of one pool worker (as the OOM killer would): its clips fail as worker_died, a new
+    worker takes the rest, the parent does not wait forever."""
+    base = shared_base(tmp_path_factory) / "slow"
+    base.mkdir(parents=True, exist_ok=True)
+    clip = base / "gop10s.mp4"
+    with _once(clip) as first:
+        if first:  # 640x360 25 fps, one 10 s GOP: each clip takes a while to decode
+            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10", "-f", "lavfi", "-i",
+                   "sine=frequency=500:sample_rate=44100:duration=10", "-c:v", "libx264", "-g", "250",
+                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
+    out = tmp_path_factory.mktemp("killed-worker")
+    rows = [{"ytid": f"slowclip{i:03d}", "start": 0.0, "path": str(clip), "curriculum": "c1"} for i in range(10)]
+    manifest = write_manifest(out / "m.parquet", rows)
+    command = [*AVCURR, "build-shards", "--manifest", str(manifest), "--out", str(out / "sh"), "--dataset", "lav",
+               "--split", "train", "--workers", "2", "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim = _children(process.pid)[0]
+    time.sleep(0.1)  # it is decoding its first clip
+    os.kill(victim, signal.SIGKILL)
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # what a plain multiprocessing.Pool does: wait forever
+        process.kill()
+        process.communicate()
+        pytest.fail("build-shards hung after a worker was killed")
+    assert process.returncode == 0, stderr
+    failures = pq.read_table(out / "sh/lav/train/failures.parquet").to_pylist()
+    died = [f for f in failures if f["status"] == "worker_died"]
+    assert 1 <= len(died) <= 2 and len(failures) == len(died) and "worker process died" in died[0]["message"]
+    assert "failed: worker_died" in stdout
+    index = pq.read_table(out / "sh/lav/train/index.parquet")["key"].to_pylist()
+    assert len(index) == 10 - len(died) and not {f["key"] for f in died} & set(index)
+    assert verify(out / "sh").ok

@@ -2,7 +2,9 @@
 
 `<root>/<dataset>/<split>/c<k>/<dataset>-<split>-c<k>-<nnnnnn>.tar`, its stats next to it as
 `...-<nnnnnn>.stats.json` (written last: a tar without stats is unfinished), a shard being written
-as the hidden `.<name>.tar.partial`, and `index.parquet` per `<dataset>/<split>`.
+as the hidden `.<name>.tar.partial`, `c<k>/shards.json` (the finished shards in the `wids` index
+format, for readers that cannot list a folder), `index.parquet` and `failures.parquet` per
+`<dataset>/<split>`, and the dataset card `<root>/<dataset>/README.md`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ MEMBERS = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
 AUDIO_ONLY_MEMBERS = tuple(m for m in MEMBERS if m != "spec.npy")
 INDEX_NAME = "index.parquet"
 FAILURES_NAME = "failures.parquet"
+SHARD_INDEX_NAME = "shards.json"
+CARD_NAME = "README.md"
 PARTIAL_SUFFIX = ".partial"
 _CURRICULUM = re.compile(r"^c[0-9]+$")
 _SHARD = re.compile(r"^(?P<stem>.+)-(?P<n>[0-9]{6})\.tar$")
@@ -83,6 +87,26 @@ def finished_shards(root: Path, dataset: str, split: str, curricula) -> list[Pat
         folder = curriculum_dir(root, dataset, split, curriculum)
         out += [t for t in all_tars(folder) if stats_path(t).is_file()]
     return out
+
+
+def shard_index_path(root: Path, dataset: str, split: str, curriculum: str) -> Path:
+    """`<root>/<dataset>/<split>/c<k>/shards.json` (the wids shard index of that curriculum)."""
+    return curriculum_dir(root, dataset, split, curriculum) / SHARD_INDEX_NAME
+
+
+def splits_present(root: Path, dataset: str) -> list[str]:
+    """Split folders under `<root>/<dataset>` that hold at least one `c<k>` folder, sorted."""
+    base = Path(root) / safe_name(dataset, "dataset name")
+    if not base.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        try:
+            if curricula_present(root, dataset, folder.name):
+                found.append(folder.name)
+        except AvcurrError:  # a folder whose name no build would write: not a split
+            continue
+    return found
 
 
 def curricula_present(root: Path, dataset: str, split: str) -> list[str]:

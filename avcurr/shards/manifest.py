@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from avcurr.errors import AvcurrError
@@ -31,6 +32,8 @@ class ClipTask:
     sources: tuple[str, ...]
     media: Path | None
     extras: dict = field(default_factory=dict)
+    pair: bool = False         # an image+audio pair: `media` is its audio, `image` its still frame
+    image: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,36 @@ class Manifest:
     tasks: list[ClipTask]
     no_curriculum: list[str]
     duplicates: list[str]
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or (
+        pa.types.is_dictionary(t) and _is_text(t.value_type))
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def _is_text_list(t: pa.DataType) -> bool:
+    return (pa.types.is_list(t) or pa.types.is_large_list(t)) and (
+        _is_text(t.value_type) or pa.types.is_null(t.value_type))
+
+
+# column -> (test of its Arrow type, what it should be)
+_TYPES = {"ytid": (_is_text, "text"), "start": (_is_number, "a number (seconds)"),
+          "end": (_is_number, "a number (seconds)"), "labels": (_is_text_list, "a list of strings"),
+          "sources": (_is_text_list, "a list of strings"), "n_sources": (_is_number, "an integer"),
+          "curriculum": (_is_text, "text (c1, c2, ...)"), "path": (_is_text, "text (a file path)")}
+
+
+def check_column_types(schema: pa.Schema, path: Path) -> None:
+    """One clear error naming the first known column whose type is wrong (an all-null column passes)."""
+    for name, (ok, want) in _TYPES.items():
+        if name in schema.names:
+            kind = schema.field(name).type
+            if not pa.types.is_null(kind) and not ok(kind):
+                raise AvcurrError(f"manifest {path}: column `{name}` has type {kind}, expected {want}")
 
 
 def _media_index(media_dir: Path | None) -> dict[str, Path]:
@@ -60,6 +93,15 @@ def _float(value) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
+def _count(value) -> int | None:
+    number = _float(value)
+    if number is None:
+        return None
+    if number != int(number) or number < 0:
+        raise AvcurrError(f"bad n_sources {value!r}: expected a whole number")
+    return int(number)
+
+
 def _task(row: dict, media: dict[str, Path], base: Path) -> ClipTask:
     start = _float(row["start"])
     if start is None or start < 0:
@@ -71,7 +113,7 @@ def _task(row: dict, media: dict[str, Path], base: Path) -> ClipTask:
     extras = {k: v for k, v in row.items() if k not in KNOWN}
     return ClipTask(key=key, ytid=str(row["ytid"]), start=start, end=_float(row.get("end")),
                     curriculum=check_curriculum(curriculum) if curriculum else None,
-                    n_sources=None if row.get("n_sources") is None else int(row["n_sources"]),
+                    n_sources=_count(row.get("n_sources")),
                     labels=tuple(row.get("labels") or ()), sources=tuple(row.get("sources") or ()),
                     media=media_path, extras=extras)
 
@@ -87,6 +129,7 @@ def read_manifest(path: Path, media_dir: Path | None = None) -> Manifest:
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise AvcurrError(f"manifest {path} lacks column(s) {', '.join(missing)}")
+    check_column_types(table.schema, path)
     if media_dir is None and "path" not in table.column_names:
         raise AvcurrError(f"manifest {path} has no `path` column: give --media DIR")
     media = _media_index(media_dir)

@@ -13,6 +13,7 @@ from PIL import Image
 from avcurr.audio.spectrogram import N_SAMPLES, SAMPLE_RATE, log_spectrogram_np, to_stored
 from avcurr.media.decode import ClipError, decode_clip
 from avcurr.shards.manifest import ClipTask
+from avcurr.shards.pairs import decode_pair
 
 JPEG_QUALITY = 90
 SILENCE_PEAK = 1e-4  # -80 dBFS: nothing audible in the whole clip
@@ -78,10 +79,13 @@ def build_sample(task: ClipTask, dataset: str, split: str, with_spec: bool = Tru
     def failed(status: str, message: str) -> ClipResult:
         return ClipResult(task.key, task.curriculum, status, message, None, task.n_sources)
 
+    pair = task.pair
     if task.media is None:
+        if pair:
+            return failed("missing", f"no audio for pair {task.key} (no audio/{task.key}.wav or .mp3)")
         return failed("missing", f"no media file found for {task.key} (no {task.key}.<ext> in the media folder)")
     try:
-        clip = decode_clip(task.media, task.start, task.end)
+        clip = decode_pair(task) if pair else decode_clip(task.media, task.start, task.end)
     except ClipError as exc:
         return failed(exc.status, str(exc))
     except Exception as exc:  # noqa: BLE001 - one clip must never stop the run

@@ -1,12 +1,18 @@
-"""Writing shards atomically, and finding out after a crash what is finished.
+"""Writing shards atomically and reproducibly.
 
 A shard is written as a hidden `.<name>.tar.partial`, flushed to disk, renamed to `<name>.tar`,
-and only then gets its stats JSON (itself written through a temporary name). So a shard counts as
-finished exactly when its stats exist; everything else is removed and redone on the next run.
+and only then gets its stats JSON (itself written atomically). So a shard counts as finished exactly
+when its stats exist (see `avcurr.shards.resume` for what a rerun does with the rest).
+
+Tar headers hold nothing but the sample: fixed mtime, uid/gid 0, empty user and group names, mode
+0644, members in a fixed order, samples in the order they are given. The same samples give the same
+bytes. The stats carry a SHA-256 of the whole tar and one per sample (over its members' names and
+bytes), so `verify` finds a flipped byte and names the sample it hit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -15,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avcurr.atomic import AtomicFile, atomic_write
-from avcurr.errors import AvcurrError
-from avcurr.shards.layout import (PARTIAL_SUFFIX, all_tars, partial_path, read_stats, shard_number,
-                                  shard_path, stats_path)
+from avcurr.shards.layout import partial_path, shard_path, stats_path
 
-_ORDER = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
+MEMBER_ORDER = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
+TAR_MTIME = 0  # every header's mtime: the build time would make each run's bytes differ
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,77 @@ class ShardLimits:
 
     max_samples: int = 1000
     max_bytes: int = 1_000_000_000
+
+
+class HashingFile:
+    """A write-only file that hashes what goes through it (tarfile writes only, in order)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.sha256 = hashlib.sha256()
+        self._written = 0
+
+    def write(self, data) -> int:
+        written = self.handle.write(data)
+        self.sha256.update(data)
+        self._written += len(data)
+        return written
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def ordered_members(members: dict) -> list[tuple[str, bytes]]:
+    """(extension, bytes) in the fixed member order, then any other member by name."""
+    known = [(ext, members[ext]) for ext in MEMBER_ORDER if ext in members]
+    return known + sorted((e, v) for e, v in members.items() if e not in MEMBER_ORDER)
+
+
+def sample_digest(key: str, members: dict) -> str:
+    """SHA-256 over a sample's member names and bytes (what the stats record per sample)."""
+    digest = hashlib.sha256()
+    for ext, data in ordered_members(members):
+        digest.update(f"{key}.{ext}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def tar_info(name: str, size: int) -> tarfile.TarInfo:
+    """A header that depends on the name and size only."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, TAR_MTIME, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def json_fields(raw: bytes) -> dict[str, str]:
+    """Field name -> JSON type name of a sample's `json` member (the dataset card's features)."""
+    def kind(value) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int):
+            return "int"
+        if isinstance(value, float):
+            return "float"
+        if isinstance(value, str):
+            return "str"
+        if value is None:
+            return "null"
+        if isinstance(value, list):
+            inner = {kind(v) for v in value} - {"null"}
+            if inner <= {"int", "float"} and "float" in inner:
+                inner = {"float"}
+            return f"list:{inner.pop()}" if len(inner) == 1 else ("list:null" if not inner else "other")
+        return "other"
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return {}
+    return {name: kind(value) for name, value in meta.items()} if isinstance(meta, dict) else {}
 
 
 class ShardWriter:
@@ -40,16 +116,18 @@ class ShardWriter:
         self.limits = limits
         self.with_spec = with_spec
         self.finished: list[Path] = []
-        self._file = self._tar = None
+        self._out: AtomicFile | None = None
+        self._file: HashingFile | None = None
+        self._tar: tarfile.TarFile | None = None
         self._rows: list[dict] = []
+        self._fields: dict[str, set] = {}
 
     def _open(self) -> None:
         self.path = shard_path(*self.where, self.number)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._out = AtomicFile(self.path, tmp=partial_path(self.path))
-        self._file = self._out.open()
+        self._file = HashingFile(self._out.open())
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
-        self._rows = []
+        self._rows, self._fields = [], {}
 
     def add(self, key: str, members: dict, n_sources: int | None) -> str:
         """Append one sample; returns the shard name it went into."""
@@ -60,13 +138,12 @@ class ShardWriter:
         if self._tar is None:
             self._open()
         start = self._file.tell()
-        now = int(time.time())  # an integer mtime keeps headers plain ustar (no PAX records)
-        for ext in _ORDER:
-            if ext in members:
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size, info.mtime, info.mode = len(members[ext]), now, 0o644
-                self._tar.addfile(info, io.BytesIO(members[ext]))
-        self._rows.append({"key": key, "n_sources": n_sources, "bytes": self._file.tell() - start})
+        for ext, data in ordered_members(members):
+            self._tar.addfile(tar_info(f"{key}.{ext}", len(data)), io.BytesIO(data))
+        self._rows.append({"key": key, "n_sources": n_sources, "bytes": self._file.tell() - start,
+                           "sha256": sample_digest(key, members)})
+        for name, kind in json_fields(members.get("json", b"")).items():
+            self._fields.setdefault(name, set()).add(kind)
         return self.path.name
 
     def close(self) -> None:
@@ -76,52 +153,25 @@ class ShardWriter:
         self._tar.close()
         self._out.commit()
         root, dataset, split, curriculum = self.where
-        atomic_write(stats_path(self.path), json.dumps({
-            "shard": self.path.name, "dataset": dataset, "split": split, "curriculum": curriculum,
-            "n_samples": len(self._rows), "bytes": self.path.stat().st_size, "spec": self.with_spec,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "samples": self._rows}, indent=1))
+        write_stats(self.path, dataset, split, curriculum, self._rows, self.with_spec,
+                    self._file.sha256.hexdigest(), {k: sorted(v) for k, v in self._fields.items()})
         self.finished.append(self.path)
-        self._tar = self._file = None
+        self._tar = self._file = self._out = None
         self.number += 1
 
-
-@dataclass(frozen=True)
-class ResumeState:
-    """What an earlier run left: keys already in finished shards, next shard number, removals."""
-
-    done_keys: frozenset[str]
-    next_number: int
-    removed: tuple[str, ...]
+    def discard(self) -> None:
+        """Drop the open shard (its temporary file); finished shards stay."""
+        if self._out is not None:
+            self._out.discard()
+        self._tar = self._file = self._out = None
 
 
-def resume_curriculum(folder: Path) -> ResumeState:
-    """Clean one curriculum folder after a crash and report what is finished.
-
-    Removes partial files, tars without stats (renamed but not recorded) and stats without tars.
-    """
-    removed: list[str] = []
-    if not folder.is_dir():
-        return ResumeState(frozenset(), 0, ())
-    for path in folder.iterdir():
-        if path.name.endswith(PARTIAL_SUFFIX):
-            path.unlink()
-            removed.append(path.name)
-    done: set[str] = set()
-    numbers = [-1]
-    for tar in all_tars(folder):
-        if not stats_path(tar).is_file():
-            tar.unlink()
-            removed.append(tar.name)
-            continue
-        keys = [row["key"] for row in read_stats(tar)["samples"]]
-        clash = done.intersection(keys)
-        if clash:
-            raise AvcurrError(f"{tar}: key(s) {sorted(clash)[:3]} already in another shard; "
-                              "run `avcurr verify` and remove the damaged shard")
-        done.update(keys)
-        numbers.append(shard_number(tar))
-    for stats in folder.glob("*.stats.json"):
-        if not stats.with_name(stats.name.replace(".stats.json", ".tar")).is_file():
-            stats.unlink()
-            removed.append(stats.name)
-    return ResumeState(frozenset(done), max(numbers) + 1, tuple(removed))
+def write_stats(tar: Path, dataset: str, split: str, curriculum: str, rows: list[dict], with_spec: bool,
+                sha256: str, fields: dict[str, list[str]]) -> Path:
+    """The stats JSON that marks `tar` finished: its samples (key, n_sources, bytes, sha256), the
+    tar's SHA-256 and the types of the sample JSON fields."""
+    return atomic_write(stats_path(tar), json.dumps({
+        "shard": tar.name, "dataset": dataset, "split": split, "curriculum": curriculum,
+        "n_samples": len(rows), "bytes": tar.stat().st_size, "spec": with_spec, "sha256": sha256,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "json_fields": fields,
+        "samples": rows}, indent=1))
