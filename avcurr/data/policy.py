@@ -19,7 +19,8 @@ log = logging.getLogger("avcurr.data")
 
 
 class SampleError(Exception):
-    """A bad sample (`key` given) or a shard that could not be read to its end."""
+    """A bad sample (`key`), or a shard that could not be read to its end (`whole_rest`; then
+    `key` is the last member read, if any)."""
 
     def __init__(self, shard: str, key: str | None, reason: str, whole_rest: bool = False):
         super().__init__(shard, key, reason)
@@ -27,7 +28,7 @@ class SampleError(Exception):
 
     def message(self) -> str:
         if self.whole_rest:
-            after = f" after sample {self.key}" if self.key else ""
+            after = f" after member {self.key}" if self.key else ""
             return f"cannot read shard {self.shard}{after}: {self.reason}"
         return f"bad sample {self.key} in shard {self.shard}: {self.reason}"
 
@@ -76,5 +77,5 @@ class ErrorPolicy:
         if self.mode == "raise":
             raise AvcurrError(exc.message()) from None
         self.counts.add(self.row, exc.shard)
-        log.warning("skipped: %s", exc.message())
+        log.warning("skipped: %s%s", exc.message(), "; rest of shard skipped" if exc.whole_rest else "")
         return True

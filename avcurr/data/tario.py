@@ -105,10 +105,9 @@ def read_shards(shards: Iterable[dict], reader: str, handler: Callable[[BaseExce
                     last = name
                     yield {"fname": name, "data": data, "__url__": url}
         except (OSError, EOFError, UnicodeDecodeError, tarfile.TarError, ValueError) as exc:
-            prefix = base_plus_ext(last)[0] if last else None  # the key, as group_by_keys sees it
-            key = prefix.rpartition("/")[2] if prefix else None
-            if not handler(SampleError(url, key, f"{describe(exc)} (rest of shard skipped)", whole_rest=True)):
+            if not handler(SampleError(url, last, describe(exc), whole_rest=True)):
                 return
+            prefix = base_plus_ext(last)[0] if last else None  # the key, as group_by_keys sees it
             if prefix:  # webdataset's own mark: group_by_keys drops the sample that was cut short
                 yield {"fname": f"{prefix}.__bad__", "data": True, "__url__": url}
         yield {}  # webdataset's end-of-shard record: group_by_keys never joins two shards
