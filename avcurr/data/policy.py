@@ -30,6 +30,8 @@ class SampleError(Exception):
         if self.whole_rest:
             after = f" after member {self.key}" if self.key else ""
             return f"cannot read shard {self.shard}{after}: {self.reason}"
+        if self.key is None:
+            return f"bad data in shard {self.shard}: {self.reason}"
         return f"bad sample {self.key} in shard {self.shard}: {self.reason}"
 
 
@@ -49,14 +51,17 @@ class SkipCounts:
     """Per-shard counts of skipped samples (and unreadable shard tails), shared with workers."""
 
     def __init__(self, shards: list[str], rows: int, shared: bool):
-        self.shards = list(shards)
+        self.shards = [*shards, "?"]  # "?": an error that named no shard
         self._column = {url: i for i, url in enumerate(self.shards)}
-        self.table = torch.zeros((max(rows, 1), max(len(self.shards), 1)), dtype=torch.int64)
+        self.table = torch.zeros((max(rows, 1), len(self.shards)), dtype=torch.int64)
         if shared:
             self.table.share_memory_()
 
+    def __contains__(self, shard: object) -> bool:
+        return shard in self._column
+
     def add(self, row: int, shard: str) -> None:
-        self.table[row, self._column.get(shard, 0)] += 1
+        self.table[row, self._column.get(shard, len(self.shards) - 1)] += 1
 
     def by_shard(self) -> dict[str, int]:
         """{shard: skipped} for every shard where something was skipped."""
@@ -72,8 +77,9 @@ class ErrorPolicy:
 
     def __call__(self, exc: BaseException) -> bool:
         if not isinstance(exc, SampleError):  # from a webdataset stage: find the shard in its args
-            shard = next((a for a in exc.args if isinstance(a, str) and a in self.counts._column), "?")
-            exc = SampleError(shard, None, describe(exc))
+            shard = next((a for a in exc.args if isinstance(a, str) and a in self.counts), "?")
+            first = exc.args[0] if exc.args else ""  # webdataset appends its context to args
+            exc = SampleError(shard, None, f"{type(exc).__name__}: {' '.join(str(first).split())}")
         if self.mode == "raise":
             raise AvcurrError(exc.message()) from None
         self.counts.add(self.row, exc.shard)

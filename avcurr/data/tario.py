@@ -103,7 +103,8 @@ def read_shards(shards: Iterable[dict], reader: str, handler: Callable[[BaseExce
             with open_url(url) as stream:
                 for name, data in members_of(stream):
                     last = name
-                    yield {"fname": name, "data": data, "__url__": url}
+                    # "url" too: webdataset's grouping names it in the errors it hands the policy
+                    yield {"fname": name, "data": data, "__url__": url, "url": url}
         except (OSError, EOFError, UnicodeDecodeError, tarfile.TarError, ValueError) as exc:
             if not handler(SampleError(url, last, describe(exc), whole_rest=True)):
                 return
