@@ -113,3 +113,59 @@ def test_no_spec_shards_get_spectrograms_from_flac(tmp_path_factory, root):
     loud = stored["spec"] > -8  # float32 STFT vs float64: compare where the magnitude is not tiny
     assert (spec - stored["spec"])[loud].abs().max() < 0.02
     assert (spec - stored["spec"]).abs().mean() < 0.01
+
+
+def test_two_ranks_by_two_workers_read_every_sample_once(root):
+    """Real DataLoader worker processes on two ranks: 4 readers over 3 shards (the sample split)."""
+    parts = [_keys(LoaderConfig(root, "lav", "train", curricula=ALL, batch_size=2, num_workers=2, rank=r,
+                                world_size=2, shuffle_buffer=4)) for r in range(2)]
+    every = [k for part in parts for k in part]
+    assert sorted(every) == sorted(_stored(root)) and all(len(p) >= 4 for p in parts)
+
+
+def _shard_runs(root):
+    """{shard name: its keys in file order}."""
+    runs = {}
+    for tar in sorted(root.glob("lav/train/c*/*.tar")):
+        with tarfile.open(tar) as handle:
+            runs[tar.name] = list(dict.fromkeys(n.partition(".")[0] for n in handle.getnames()))
+    return runs
+
+
+def test_the_shuffle_buffer_mixes_samples_within_and_across_shards(root):
+    """Shuffling whole shards alone is not enough: the buffer must reorder samples too."""
+    runs = _shard_runs(root)
+    shard_of = {k: name for name, keys in runs.items() for k in keys}
+    for seed in range(3):
+        order = _keys(LoaderConfig(root, "lav", "train", curricula=ALL, batch_size=3, shuffle_buffer=8, seed=seed))
+        assert sorted(order) == sorted(shard_of)
+        # a pass-through buffer gives the shards one after another, each in file order
+        shards_in_order = list(dict.fromkeys(shard_of[k] for k in order))
+        assert order != [k for name in shards_in_order for k in runs[name]], f"seed {seed}: not shuffled"
+    unshuffled = _keys(LoaderConfig(root, "lav", "train", curricula=ALL, batch_size=3, shuffle_buffer=0))
+    assert unshuffled == [k for name in runs for k in runs[name]]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_batches_kept_by_the_caller_are_never_overwritten(root, workers):
+    """Batch buffers are reused only once their batch is gone: keep every batch (more of them than
+    the buffers a reader keeps) and compare with batches read one by one."""
+    config = dict(root=root, dataset="lav", split="train", curricula=ALL, batch_size=1, training=False)
+    kept = list(make_loader(LoaderConfig(**config, num_workers=workers)))
+    assert len(kept) == 9
+    for batch in make_loader(LoaderConfig(**config)):
+        same = next(b for b in kept if b["key"] == batch["key"])
+        assert torch.equal(same["spec"], batch["spec"]) and torch.equal(same["image"], batch["image"])
+
+
+def test_a_buffer_is_reused_only_after_its_batch_is_gone():
+    from avcurr.data.pool import BufferPool, adopt, views
+
+    pool = BufferPool(8, shared=False, keep=2)
+    first = pool.take()
+    batch = adopt(views(first, {"spec": (2, 4)}))
+    view = batch["spec"][1]  # a view keeps the buffer busy, as the batch does
+    del batch
+    assert pool.take() is not first
+    del view
+    assert pool.take() is first  # released: filled again, no new memory

@@ -1,10 +1,16 @@
-"""Turn raw samples into batched tensors: spec B x 1 x 512 x 432, image B x 3 x 256 x 256 in [0, 1]."""
+"""Decode one sample, then fill a batch: spec B x 1 x 512 x 432, image B x 3 x 256 x 256 in [0, 1].
+
+Decoding is per sample (a pipeline stage, so the error policy can skip one bad sample); the
+batch stage writes float32 straight into a reused buffer (see pool.py). float16 -> float32 is
+done by torch: numpy's conversion is about 20x slower here.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import math
+import warnings
 
 import numpy as np
 import soundfile as sf
@@ -12,98 +18,113 @@ import torch
 from PIL import Image
 
 from avcurr.audio.spectrogram import N_BINS, N_FRAMES, N_SAMPLES, log_spectrogram_torch
-from avcurr.errors import AvcurrError
+from avcurr.data.policy import SampleError, describe
+from avcurr.data.pool import BufferPool, views
 
-
-def load_npy(raw: bytes) -> np.ndarray:
-    """An `.npy` member, never unpickled."""
-    return np.load(io.BytesIO(raw), allow_pickle=False)
-
-
+IMAGE_SIZE = 256
+SPEC_SHAPE = (N_BINS, N_FRAMES)
+_NPY_HEAD = 4096  # an .npy header is padded to 64 bytes; ours are 128
 _SCALE = np.float32(1 / 255)
 
 
-def jpeg_into(raw: bytes, out: np.ndarray) -> None:
-    """Decode a JPEG straight into a 3 x H x W slot: float32 in [0, 1], or uint8 as it is.
-    PIL splits the planes, so no HWC -> CHW transpose is ever made."""
+def load_npy(raw: bytes | bytearray) -> np.ndarray:
+    """An `.npy` member as an array over the member's own bytes (no copy: np.load's copy of a
+    442 KB spectrogram costs about a third of a sample's decoding), never unpickled."""
+    head = io.BytesIO(bytes(memoryview(raw)[:_NPY_HEAD]))
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise ValueError("an .npy of Python objects is never unpickled")
+    array = np.frombuffer(raw, dtype=dtype, count=math.prod(shape), offset=head.tell())
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def load_jpeg(raw: bytes) -> np.ndarray:
+    """A JPEG member as H x W x 3 uint8 (decoded in full here, so a corrupt one fails here)."""
     with Image.open(io.BytesIO(raw)) as image:
-        if image.mode != "RGB":  # ours are RGB already; convert() would copy anyway
+        image.load()
+        if image.mode != "RGB":
             image = image.convert("RGB")
-        for channel, band in enumerate(image.split()):
-            if out.dtype == np.uint8:
-                out[channel] = np.asarray(band)
-            else:
-                np.multiply(np.asarray(band), _SCALE, out=out[channel])
+        return np.asarray(image)
 
 
 def load_flac(raw: bytes) -> np.ndarray:
     """A FLAC member as float32 in [-1, 1) (int16 / 32768, exactly as stored), padded to L."""
     wave, _ = sf.read(io.BytesIO(raw), dtype="float32", always_2d=False)
+    if wave.ndim != 1:
+        raise ValueError(f"expected mono audio, got shape {wave.shape}")
     if wave.size < N_SAMPLES:
         wave = np.pad(wave, (0, N_SAMPLES - wave.size))
     return wave[:N_SAMPLES]
 
 
-def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tensor:
-    """An empty batch tensor; in a DataLoader worker, allocated in shared memory at once (as
-    torch's default_collate does) so that sending it to the main process copies nothing."""
-    if not shared:
-        return torch.empty(shape, dtype=dtype)
-    proto = torch.empty(0, dtype=dtype)
-    storage = proto._typed_storage()._new_shared(math.prod(shape), device=proto.device)
-    return proto.new(storage).resize_(*shape)
+def decode_sample(sample: dict, with_audio: bool) -> dict:
+    """Raw members of one sample -> {"key", "meta", "spec" (float16 512 x 432 or None),
+    "image" (256 x 256 x 3 uint8), "wave" (float32 or None)}; SampleError naming key and shard."""
+    key, shard = sample.get("__key__"), sample.get("__url__", "?")
+    try:
+        frame = sample["__frame__"]
+        meta = json.loads(sample["json"])
+        spec = load_npy(sample["spec.npy"]) if "spec.npy" in sample else None
+        if spec is not None and spec.shape != SPEC_SHAPE:
+            raise ValueError(f"spec.npy has shape {spec.shape}, expected {SPEC_SHAPE}")
+        if spec is not None and spec.dtype.kind != "f":
+            raise ValueError(f"spec.npy has dtype {spec.dtype}, expected floats")
+        wave = load_flac(sample["flac"]) if (with_audio or spec is None) else None
+        image = load_jpeg(sample[f"f{frame}.jpg"])
+        if image.shape != (IMAGE_SIZE, IMAGE_SIZE, 3):
+            raise ValueError(f"f{frame}.jpg is {image.shape[1]}x{image.shape[0]}, expected {IMAGE_SIZE}x{IMAGE_SIZE}")
+    except KeyError as exc:
+        raise SampleError(shard, key, f"member {exc.args[0]} missing") from None
+    except Exception as exc:  # PIL, numpy, soundfile and json each raise their own kinds
+        raise SampleError(shard, key, describe(exc)) from None
+    return {"key": key, "meta": meta, "spec": spec, "image": image, "wave": wave}
 
 
-def collate(samples: list[dict], frame_choices: list[int], with_audio: bool, compact: bool = False) -> dict:
-    """Decode and stack one batch. `frame_choices[i]` picks f0/f1/f2 of sample i.
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor over `array`, read-only or not (it is only read: the source of a copy)."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "not writable": we never write to it
+        return torch.from_numpy(array)
 
-    A sample without `spec.npy` (shards built with --no-spec) gets its spectrogram computed here
-    from the FLAC, all such samples of the batch in one torch call. `compact` (DataLoader
-    workers): float16 spec and uint8 image in shared memory, 2.6x fewer bytes to hand over;
-    `expand` turns them into the float32 batch in the main process.
-    """
-    n = len(samples)
-    spec = _batch_tensor((n, 1, N_BINS, N_FRAMES), torch.float16 if compact else torch.float32, compact)
-    image_tensor = _batch_tensor((n, 3, 256, 256), torch.uint8 if compact else torch.float32, compact)
-    image = image_tensor.numpy()
-    waves: dict[int, np.ndarray] = {}
-    need_spec: list[int] = []
-    for i, (sample, frame) in enumerate(zip(samples, frame_choices)):
-        try:
-            if "spec.npy" in sample:
-                spec[i, 0].copy_(torch.from_numpy(load_npy(sample["spec.npy"])))
-            else:
-                need_spec.append(i)
-            if with_audio or "spec.npy" not in sample:
-                waves[i] = load_flac(sample["flac"])
-            jpeg_into(sample[f"f{frame}.jpg"], image[i])
-        except (KeyError, ValueError, OSError, RuntimeError) as exc:
-            raise AvcurrError(f"bad sample {sample.get('__key__')} in {sample.get('__shard__')}: "
-                              f"{type(exc).__name__}: {exc}") from None
-    if need_spec:
-        batch_waves = torch.from_numpy(np.stack([waves[i] for i in need_spec]))
-        spec[need_spec, 0] = log_spectrogram_torch(batch_waves).to(spec.dtype)
-    out = {
-        "spec": spec,
-        "image": image_tensor,
-        "key": [s["__key__"] for s in samples],
-        "meta": [json.loads(s["json"]) for s in samples],
-    }
+
+def batch_shapes(n: int, with_audio: bool) -> dict[str, tuple[int, ...]]:
+    """Shapes of the float32 tensors of a batch of n."""
+    shapes = {"spec": (n, 1, *SPEC_SHAPE), "image": (n, 3, IMAGE_SIZE, IMAGE_SIZE)}
     if with_audio:
-        out["audio"] = torch.from_numpy(np.stack([waves[i] for i in range(n)]))
+        shapes["audio"] = (n, N_SAMPLES)
+    return shapes
+
+
+def buffer_size(batch_size: int, with_audio: bool) -> int:
+    """float32 elements of a full batch."""
+    return sum(int(np.prod(s)) for s in batch_shapes(batch_size, with_audio).values())
+
+
+def collate(samples: list[dict], pool: BufferPool, with_audio: bool) -> dict:
+    """Decoded samples -> the batch (float32 tensors in one buffer of `pool`, key, meta, audio)."""
+    n = len(samples)
+    out = views(pool.take(), batch_shapes(n, with_audio))
+    spec, image = out["spec"], out["image"].numpy()
+    need_spec: list[int] = []
+    for i, sample in enumerate(samples):
+        if sample["spec"] is None:
+            need_spec.append(i)
+        else:
+            spec[i, 0].copy_(_tensor(sample["spec"]))
+        np.multiply(sample["image"].transpose(2, 0, 1), _SCALE, out=image[i])  # PIL's array is read-only: numpy
+        if with_audio:
+            out["audio"][i].copy_(torch.from_numpy(sample["wave"]))
+    if need_spec:  # shards built with --no-spec: all such samples of the batch in one torch call
+        waves = torch.from_numpy(np.stack([samples[i]["wave"] for i in need_spec]))
+        spec[need_spec, 0] = log_spectrogram_torch(waves)
+    out["key"] = [s["key"] for s in samples]
+    out["meta"] = [s["meta"] for s in samples]
     return out
-
-
-def expand(batch: dict, pin: bool = False) -> dict:
-    """A compact batch (float16 spec, uint8 image) as the float32 batch of the loader's contract,
-    in pinned memory when `pin` (for fast copies to a GPU)."""
-    for name in ("spec", "image"):
-        tensor = batch[name]
-        if tensor.dtype == torch.float32 and not pin:
-            continue
-        out = torch.empty(tensor.shape, dtype=torch.float32, pin_memory=pin)
-        out.copy_(tensor)
-        if tensor.dtype == torch.uint8:
-            out.mul_(1 / 255)
-        batch[name] = out
-    return batch
