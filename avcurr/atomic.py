@@ -10,9 +10,10 @@ the target; nothing finished before it is touched.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 from avcurr.errors import AvcurrError
 
@@ -25,10 +26,43 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
 
 
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)" + re.escape(TEMP_SUFFIX) + "$")
+
+
 def is_temp(path: Path) -> bool:
     """True for a temporary file left by an interrupted atomic write."""
-    name = Path(path).name
-    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+    return _TEMP_NAME.match(Path(path).name) is not None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (someone else's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def temp_files(folder: Path, is_ours: Callable[[str], bool] = lambda target: True) -> list[tuple[Path, int]]:
+    """(temporary file, pid of its writer) in `folder` (not below it) for the target names
+    `is_ours` accepts."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for file in folder.iterdir():
+        temp = _TEMP_NAME.match(file.name)
+        if temp and is_ours(temp["target"]):
+            found.append((file, int(temp["pid"])))
+    return found
+
+
+def stale_temps(folder: Path, is_ours: Callable[[str], bool] = lambda target: True) -> list[Path]:
+    """Temporary files in `folder` that atomic writes of processes now gone left behind; a
+    running writer's file is never listed."""
+    return [file for file, pid in temp_files(folder, is_ours) if pid != os.getpid() and not pid_alive(pid)]
 
 
 def fsync_folder(folder: Path) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import random
 import resource
@@ -52,6 +51,7 @@ from rich.table import Table
 import avcurr.data.loader as loader_module
 from avcurr.data import LoaderConfig, make_loader
 from avcurr.shards.layout import finished_shards, read_stats, shard_path, stats_path
+from avcurr.shards.publish import write_shard_indexes
 
 BATCH = 16
 
@@ -77,15 +77,6 @@ def build_source(work: Path, clips: int) -> Path:
     return out / "bench" / "train" / "c1"
 
 
-def write_index(folder: Path) -> None:
-    """`shards.json` in the pinned wids format (build-shards writes it; this bench may predate that)."""
-    tars = finished_shards(folder.parents[2], "bench", "train", ["c1"])
-    index = {"__kind__": "wids-shard-index-v1", "wids_version": 1, "name": "bench-train-c1",
-             "shardlist": [{"url": t.name, "nsamples": read_stats(t)["n_samples"], "filesize": t.stat().st_size}
-                           for t in tars]}
-    (folder / "shards.json").write_text(json.dumps(index))
-
-
 def prepare(work: Path, samples: int) -> tuple[Path, list[Path]]:
     """A shard root holding at least `samples` samples, made by repeating the source shards."""
     source = build_source(work, clips=48)
@@ -102,7 +93,7 @@ def prepare(work: Path, samples: int) -> tuple[Path, list[Path]]:
             count += read_stats(original)["n_samples"]
             tars.append(target)
             number += 1
-    write_index(tars[0].parent)
+    write_shard_indexes(root, "bench", "train")
     return root, tars
 
 

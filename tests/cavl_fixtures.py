@@ -5,7 +5,6 @@ Built once per session (xdist workers share it through a file lock, like shards_
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch

@@ -1,14 +1,11 @@
-"""Test helpers for the loader: the wids shard index, a loopback HTTP server, edited shard copies.
+"""Test helpers for the loader: a loopback HTTP server and edited shard copies.
 
-`write_index` writes `c<k>/shards.json` in the pinned wids format (build-shards writes it in the
-real pipeline; these tests must not depend on that). `serve` runs a real `http.server` in a
-thread on 127.0.0.1 and records the paths asked for.
+`serve` runs a real `http.server` in a thread on 127.0.0.1 and records the paths asked for.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import tarfile
 import threading
@@ -17,17 +14,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from avcurr.shards.layout import curricula_present, curriculum_dir, finished_shards, read_stats, stats_path
-
-
-def write_index(root: Path, dataset: str, split: str) -> None:
-    """`<root>/<dataset>/<split>/c<k>/shards.json` for every curriculum, finished shards only."""
-    for curriculum in curricula_present(root, dataset, split):
-        tars = finished_shards(root, dataset, split, [curriculum])
-        index = {"__kind__": "wids-shard-index-v1", "wids_version": 1, "name": f"{dataset}-{split}-{curriculum}",
-                 "shardlist": [{"url": t.name, "nsamples": read_stats(t)["n_samples"], "filesize": t.stat().st_size}
-                               for t in tars]}
-        (curriculum_dir(root, dataset, split, curriculum) / "shards.json").write_text(json.dumps(index))
+from avcurr.shards.layout import stats_path
 
 
 class _Quiet(SimpleHTTPRequestHandler):

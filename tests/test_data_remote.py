@@ -11,17 +11,19 @@ import torch
 
 from avcurr.data import LoaderConfig, count_samples, make_loader
 from avcurr.errors import AvcurrError
-from data_fixtures import copy_root, serve, write_index
+from data_fixtures import copy_root, serve
 from shards_fixtures import built_root
+
+from avcurr.shards.layout import SHARD_INDEX_NAME
 
 ALL = ("c1", "c2")
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    """A private copy of the built lav root with each curriculum's shards.json."""
+    """A private copy of the built lav root (build-shards wrote each curriculum's shards.json)."""
     copy = copy_root(built_root(tmp_path_factory)[0], tmp_path_factory.mktemp("remote") / "shards")
-    write_index(copy, "lav", "train")
+    assert (copy / "lav" / "train" / "c1" / SHARD_INDEX_NAME).is_file()
     return copy
 
 

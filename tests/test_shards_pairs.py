@@ -97,7 +97,7 @@ def test_eval_localization_runs_on_the_pairs_unchanged(flickr, tmp_path):
 
     base, out, _ = flickr
     torch.manual_seed(0)
-    train_stage(TrainConfig(run=tmp_path / "run", model="tiny", batch_size=2, max_steps=1, progress=False,
+    train_stage(TrainConfig(run=tmp_path / "run", model="tiny", batch_size=2, max_steps=1,
                             device="cpu", threads=1), random_batches(batch=2))
     report = evaluate_localization(LocalizationConfig(
         checkpoint=tmp_path / "run" / "c1" / "checkpoint.pt", shards=out, annotations=base / "Annotations",

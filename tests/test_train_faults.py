@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -138,3 +139,15 @@ def test_training_stops_on_the_wall_clock(tmp_path):
     started = time.perf_counter()
     summary = train_stage(_cfg(tmp_path, max_seconds=2.0), random_batches())
     assert summary.stopped_by == "max_seconds" and time.perf_counter() - started < 30
+
+
+def test_a_resumed_run_clears_what_a_killed_run_left_half_written(tmp_path):
+    train_stage(_cfg(tmp_path, max_steps=2), random_batches())
+    folder = tmp_path / "run" / "c1"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = folder / f".metrics.csv.{int(gone.stdout)}.part"       # as a kill mid-export leaves it
+    dead.write_text("step,sa")
+    alive = folder / f".curves.png.{os.getppid()}.part"             # a writer that still runs: not ours to touch
+    alive.write_text("x")
+    train_stage(_cfg(tmp_path, max_steps=3), random_batches())
+    assert not dead.exists() and alive.exists()

@@ -16,7 +16,8 @@ eval_app = command_group(help="Evaluate trained checkpoints.")
 @eval_app.command("localization")
 def localization_command(
     checkpoint: Annotated[Path, typer.Option(help="Trained model checkpoint (checkpoint.pt).")],
-    shards: Annotated[Path, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar of the test clips.")],
+    shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar of the test clips: "
+                                             "a folder or a URL.")],
     annotations: Annotated[Path, typer.Option(help="Folder of SoundNet-Flickr style box files <key>.xml (or <ytid>.xml).")],
     out: Annotated[Path, typer.Option(help="Output folder: per_image.csv, summary.json, success_curves.png, overlays/.")],
     dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "synth",

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from avcurr.cli.common import console, plain, reported_errors, say
+from avcurr.cli.common import console, interruptible, plain, reported_errors, say
 
 _SHOWN = 5  # names listed in full per kind of repair; the rest are counted
 
@@ -98,7 +98,7 @@ def build_shards_command(
     <out>/<dataset>/<split>/failures.parquet; short clips are padded and kept. Exits 1 when no clip
     succeeded.
     """
-    with reported_errors():
+    with reported_errors(), interruptible("rerun the same command to finish (finished shards are kept)"):
         from avcurr.shards.build import BuildConfig, build_shards
         from avcurr.shards.writer import ShardLimits
 

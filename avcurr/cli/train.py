@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from avcurr.cli.common import console, plain, reported_errors, say
+from avcurr.cli.common import console, interruptible, plain, reported_errors, say
 from avcurr.cli.training import (CkptEvery, Device, Epochs, LogEvery, MaxMinutes, MaxSteps, Seed, Threads,
                                  Workers, loop_kwargs, training_table)
 from avcurr.errors import AvcurrError
@@ -42,7 +42,7 @@ def train_command(
     """Train one curriculum stage of the audiovisual model; rerun the same command to resume."""
     from avcurr.train import TrainConfig, train_stage
 
-    with reported_errors():
+    with reported_errors(), interruptible("rerun the same command to resume from the last checkpoint"):
         k = parse_stage(stage)
         cfg = TrainConfig(run=run, stage=k, shards=shards, dataset=dataset, split=split, model=config,
                           batch_size=batch_size, alignment=alignment, lr=lr, init=init,

@@ -20,9 +20,8 @@ from avcurr.data.config import LoaderConfig
 from avcurr.data.urls import check_shard_name, is_remote, join, local_path, read_bytes
 from avcurr.errors import AvcurrError
 from avcurr.keys import safe_name
-from avcurr.shards.layout import check_curriculum, finished_shards, read_stats, stats_path
+from avcurr.shards.layout import SHARD_INDEX_NAME, check_curriculum, finished_shards, read_stats, stats_path
 
-INDEX_NAME = "shards.json"
 INDEX_KIND = "wids-shard-index-v1"
 
 
@@ -70,7 +69,7 @@ def _remote_shards(config: LoaderConfig, curricula: list[str]) -> list[Shard]:
     out: list[Shard] = []
     for curriculum in curricula:
         folder = relative_dir(config.dataset, config.split, curriculum)
-        index_url = join(config.root, f"{folder}/{INDEX_NAME}")
+        index_url = join(config.root, f"{folder}/{SHARD_INDEX_NAME}")
         try:
             raw = read_bytes(index_url)
         except OSError as exc:

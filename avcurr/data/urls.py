@@ -40,6 +40,14 @@ def is_remote(root: str | Path) -> bool:
     return isinstance(root, str) and (root.startswith(("http://", "https://", "pipe:")))
 
 
+def shard_root(root: str | Path) -> str | Path:
+    """A shard root as a user gives it: URLs stay strings (a Path would fold `http://` into
+    `http:/`), anything else becomes a Path."""
+    if isinstance(root, str) and (is_remote(root) or root.startswith("file:")):
+        return root
+    return Path(root)
+
+
 def local_path(root: str | Path) -> Path:
     """A local root as a Path (`file:///x` and `file:x` become `/x` and `x`)."""
     if isinstance(root, str) and root.startswith("file:"):

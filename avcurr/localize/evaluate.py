@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avcurr.atomic import atomic_write
+from avcurr.data.urls import shard_root
 from avcurr.errors import AvcurrError
-from avcurr.progress import progress_bar
 from avcurr.localize.annotations import find_annotation, is_plain_name, read_boxes, usable_boxes
 from avcurr.localize.baselines import BASELINES, score_baselines
 from avcurr.localize.heatmap import localize_batch
 from avcurr.localize.metrics import binarise, ciou, ground_truth, pointing_hit, summarise
 from avcurr.localize.overlay import save_overlay, save_success_curves
+from avcurr.progress import progress_bar
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,7 +37,7 @@ class LocalizationConfig:
     "c1,c2"."""
 
     checkpoint: Path
-    shards: Path
+    shards: Path | str
     annotations: Path
     out: Path
     dataset: str = "synth"
@@ -52,8 +53,9 @@ class LocalizationConfig:
     limit: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("checkpoint", "shards", "annotations", "out"):
+        for name in ("checkpoint", "annotations", "out"):
             object.__setattr__(self, name, Path(getattr(self, name)))
+        object.__setattr__(self, "shards", shard_root(self.shards))
         if isinstance(self.curricula, str):
             object.__setattr__(self, "curricula", tuple(c.strip() for c in self.curricula.split(",") if c.strip()))
 
@@ -81,7 +83,7 @@ class LocalizationReport:
 def _batches(cfg: LocalizationConfig):
     from avcurr.data import LoaderConfig, make_loader
 
-    return make_loader(LoaderConfig(root=Path(cfg.shards), dataset=cfg.dataset, split=cfg.split,
+    return make_loader(LoaderConfig(root=cfg.shards, dataset=cfg.dataset, split=cfg.split,
                                     curricula=cfg.curricula, batch_size=cfg.batch_size, shuffle_buffer=0,
                                     epochs=1, training=False))
 

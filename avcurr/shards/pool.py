@@ -10,6 +10,7 @@ always gives the same shards, whatever the number of workers.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -17,25 +18,15 @@ from typing import Callable, Iterator, Sequence
 
 from avcurr.shards.manifest import ClipTask
 from avcurr.shards.sample import ClipResult
+from avcurr.workers import die_with_parent
 
 WORKER_DIED = "worker_died"
 _AHEAD = 8  # results held back per worker while an earlier clip is still running
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: a worker gets SIGKILL when the main process dies (even by kill -9),
-    instead of waiting forever for tasks that will never come."""
-    try:
-        import ctypes
-        import signal
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux/glibc: orphans then exit when the queue closes
-        pass
-
-
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_die_with_parent)
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _died(task: ClipTask, exit_codes: list[int]) -> ClipResult:
@@ -126,4 +117,7 @@ def ordered_results(tasks: Sequence[ClipTask], work: Callable[[ClipTask], ClipRe
     try:
         yield iter(ordered)
     finally:
+        # Also on Ctrl-C: queued clips are cancelled and the few in flight (one per worker, which
+        # ignore Ctrl-C) finish. Killing a worker while it sends its half-megabyte result could
+        # leave half a message in the result pipe, and the pool's thread waiting for the rest.
         ordered.close()

@@ -10,11 +10,10 @@ those) and folders left empty by that; whatever else the folder holds stays.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
-from avcurr.atomic import atomic_write
+from avcurr.atomic import atomic_write, stale_temps, temp_files
 from avcurr.errors import AvcurrError
 from avcurr.keys import clip_key
 from avcurr.synth.clip import paths_of
@@ -24,7 +23,6 @@ from avcurr.synth.scene import synthetic_ytid
 
 MARKER = "synth.json"
 _STEM_FILE = re.compile(r"^(\d+_[a-z]+|background)\.wav$")
-_TEMP_OF = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.part$")  # avcurr.atomic's temporary names
 _FOLDERS = ("media", "truth", "stems", "flickr/annotations", "flickr/frames", "flickr", "music", "ave")
 
 
@@ -79,28 +77,6 @@ def _remove(path: Path) -> None:
         pass
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def _temps(folder: Path, is_ours) -> list[tuple[Path, int]]:
-    """(temporary file, pid that wrote it) in `folder` for the targets `is_ours(name)` accepts."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for file in folder.iterdir():
-        temp = _TEMP_OF.match(file.name)
-        if temp and is_ours(temp["target"]):
-            found.append((file, int(temp["pid"])))
-    return found
-
-
 def remove_stale_temps(world: SynthConfig, indexes: list[int]) -> None:
     """Remove temporary files that a killed run left for the world's lists and the clips `indexes`
     (the unfinished ones); a temporary file of a process still running is left alone."""
@@ -113,12 +89,11 @@ def remove_stale_temps(world: SynthConfig, indexes: list[int]) -> None:
         return name.split(".")[0] in keys
 
     clip_folders = ("media", "truth", "flickr/annotations", "flickr/frames")
-    temps = [t for rel in clip_folders for t in _temps(out / rel, clip_file)]
-    temps += [t for rel in (".", "flickr", "music", "ave") for t in _temps(out / rel, lists.__contains__)]
-    temps += [t for folder in stems_of for t in _temps(folder, lambda name: bool(_STEM_FILE.match(name)))]
-    for file, pid in temps:
-        if pid != os.getpid() and not _pid_alive(pid):
-            _remove(file)
+    temps = [t for rel in clip_folders for t in stale_temps(out / rel, clip_file)]
+    temps += [t for rel in (".", "flickr", "music", "ave") for t in stale_temps(out / rel, lists.__contains__)]
+    temps += [t for folder in stems_of for t in stale_temps(folder, lambda name: bool(_STEM_FILE.match(name)))]
+    for file in temps:
+        _remove(file)
 
 
 def remove_world(world: SynthConfig) -> None:
@@ -130,7 +105,7 @@ def remove_world(world: SynthConfig) -> None:
         stems = out / paths_of(_key(world, index))["stems"]
         if stems.is_dir():
             folders.add(stems)
-            for file, _ in _temps(stems, lambda name: bool(_STEM_FILE.match(name))):
+            for file, _ in temp_files(stems, lambda name: bool(_STEM_FILE.match(name))):
                 _remove(file)
             for file in stems.iterdir():
                 if _STEM_FILE.match(file.name):
@@ -138,7 +113,7 @@ def remove_world(world: SynthConfig) -> None:
     for path in owned:
         _remove(path)
     for folder in {p.parent for p in owned}:  # unfinished writes of our own files
-        for file, _ in _temps(folder, lambda name, folder=folder: folder / name in owned):
+        for file, _ in temp_files(folder, lambda name, folder=folder: folder / name in owned):
             _remove(file)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):  # deepest first
         try:

@@ -24,7 +24,7 @@ from avcurr.synth.config import SynthConfig
 from avcurr.synth.folder import MARKER, prepare_out, remove_stale_temps
 from avcurr.synth.formats import write_collections
 from avcurr.synth.scene import synthetic_ytid
-from avcurr.synth.workers import WorkerDied, worker_pool
+from avcurr.workers import WorkerDied, worker_pool
 
 __all__ = ["MARKER", "SynthSummary", "prepare_out", "synthesize"]
 

@@ -88,6 +88,13 @@ class TrainConfig(LoopConfig):
     init: Path | None = None
     shuffle_buffer: int = 256
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.shards is not None:
+            from avcurr.data.urls import shard_root
+
+            object.__setattr__(self, "shards", shard_root(self.shards))
+
     def validate(self) -> "TrainConfig":
         super().validate()
         if not 1 <= self.stage <= MAX_STAGE:

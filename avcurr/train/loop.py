@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import torch
 
-from avcurr.atomic import atomic_write
+from avcurr.atomic import atomic_write, stale_temps
 from avcurr.errors import AvcurrError
 from avcurr.locks import exclusive
 from avcurr.progress import progress_bar
@@ -118,6 +118,8 @@ def run_training(task: TrainTask, cfg: LoopConfig, console: "Console | None" = N
     """Train `task` as `cfg` says; rerunning the same call resumes. Progress goes to `console`."""
     cfg.validate()
     with exclusive(task.folder, "another training run"):
+        for leftover in stale_temps(task.folder):  # half-written files of a killed run
+            leftover.unlink(missing_ok=True)
         return _train(task, cfg, console)
 
 

@@ -1,4 +1,4 @@
-"""Worker processes that never outlive the run that started them.
+"""Worker processes that never outlive the run that started them (synth, build-shards).
 
 Each worker asks the kernel for SIGKILL when its parent dies (Linux `PR_SET_PDEATHSIG`; elsewhere
 a thread polls the parent id), so a parent killed with `kill -9` or SIGTERM leaves no orphans.
@@ -33,6 +33,9 @@ def _poll_parent(parent_pid: int) -> None:
 def die_with_parent(parent_pid: int) -> None:
     """Pool initializer: end this worker when `parent_pid` ends; leave Ctrl-C to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the parent's handlers; the CLI's turns SIGTERM into Ctrl-C, which
+    # would make `stop_workers`' terminate print a traceback from every worker.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         import ctypes
 
@@ -57,6 +60,16 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=1)
+    # A worker stopped while sending its result leaves half a message in the result pipe: the
+    # pool's manager thread would wait for the rest forever, and the interpreter for it at exit.
+    # With the workers gone, our copy is the pipe's last write end: closing it turns that wait
+    # into end-of-file, which the manager thread takes as a broken pool and ends.
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
 
 
 @contextmanager
