@@ -86,6 +86,11 @@ def _ydl(config: FetchConfig) -> tuple[yt_dlp.YoutubeDL, _QuietLogger]:
     return ydl, logger
 
 
+def warm_up(config: FetchConfig) -> None:
+    """Build this thread's yt-dlp instance for `config` now rather than at the first clip."""
+    _ydl(config)
+
+
 def _clean(text: str) -> str:
     return text.removeprefix("ERROR: ").strip()
 

@@ -19,7 +19,7 @@ import time
 
 from avcurr.errors import AvcurrError
 from avcurr.fetch.classify import TRANSIENT
-from avcurr.fetch.download import Outcome, attempt_clip
+from avcurr.fetch.download import Outcome, attempt_clip, warm_up
 from avcurr.fetch.jobs import FetchConfig, FetchJob
 
 
@@ -69,6 +69,7 @@ def run_one_clip(job: FetchJob, config: FetchConfig, gate, pause_for: float | No
     driver will retry), pause every task through the gate before reporting back."""
     import ray
 
+    warm_up(config)  # before asking the gate, so that an admitted clip reaches the host at once
     while (wait := ray.get(gate.admit.remote())) > 0:
         time.sleep(wait)
     outcome = attempt_clip(job, config)

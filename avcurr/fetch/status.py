@@ -8,7 +8,8 @@ crash between the two just replays the journal, since the last record of a key w
 A run over one slice of a list (`--slice I/N`, e.g. one task of a Slurm job array) keeps its own
 manifest and journal in `slices/<I>-of-<N>/`, so slices never write the same file. Every run
 *reads* all of them (`merged_records`): a clip finished by any slice or by a whole-list run counts
-as done, and where two folders know a clip the newer record wins.
+as done, and where two folders know a clip the newer record wins. A whole-list run writes that
+merged view into the top manifest, so that after it `fetch_status.parquet` lists every clip.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class StatusStore:
     """Latest record per clip key, backed by the Parquet manifest plus the append-only journal.
 
     It writes only `folder`; with `out` (the clip folder that `folder` is a slice of, or the same
-    folder) `get` also sees what the other status folders of `out` recorded."""
+    folder) `get` also sees what the other status folders of `out` recorded, and when `folder` is
+    `out` itself its manifest takes in those records too."""
 
     def __init__(self, folder: Path, out: Path | None = None) -> None:
         folder = Path(folder)
@@ -94,6 +96,7 @@ class StatusStore:
         self.lock = threading.Lock()
         self.records: dict[str, dict] = read_records(folder)
         self.others: dict[str, dict] = merged_records(out, exclude=folder) if out is not None else {}
+        self.consolidates = out is not None and Path(out) == folder
         self._fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._repair_tail()
 
@@ -123,8 +126,12 @@ class StatusStore:
             self.records[row["key"]] = row
 
     def table(self) -> pa.Table:
-        rows = sorted(self.records.values(), key=lambda r: r["key"])
-        return pa.Table.from_pylist(rows, schema=SCHEMA)
+        if self.consolidates:
+            rows = [self.get(key) for key in sorted(set(self.records) | set(self.others))]
+        else:
+            rows = [self.records[key] for key in sorted(self.records)]
+        return pa.Table.from_pylist([{name: row.get(name) for name in SCHEMA.names} for row in rows],
+                                    schema=SCHEMA)
 
     def compact(self) -> Path:
         """Write the Parquet manifest atomically, then empty the journal it now contains."""
