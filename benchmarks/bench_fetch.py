@@ -69,32 +69,34 @@ def bandwidth_table(args, tmp: Path) -> Table:
                       preset="veryfast")
     start, end = args.start, args.start + args.length
     segment = segment_bytes(tmp / "paced.mp4", start, end)
-    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in MODES}
+    plan = [(workers, mode) for workers in args.workers for mode in MODES]
+    results: dict[tuple, list[tuple[float, float, float]]] = {(w, m[0]): [] for w, m in plan}
     with Mirror(bytes_per_second=args.mbps * 1e6) as mirror:
         for repeat in range(args.repeats):
-            order = MODES[repeat % len(MODES):] + MODES[:repeat % len(MODES)]  # spread load drift over modes
-            for name, cut, strategy in order:
-                tag = f"b{repeat}{cut[0]}{strategy[0]}"
-                results[name].append(_fetch(mirror, data, tmp / tag, tag, args.videos, args.workers, start,
-                                            args.length, cut=cut, exact_strategy=strategy))
+            shift = repeat % len(plan)
+            for workers, (name, cut, strategy) in plan[shift:] + plan[:shift]:  # spread load drift
+                tag = f"b{repeat}{workers}{cut[0]}{strategy[0]}"
+                results[workers, name].append(_fetch(mirror, data, tmp / tag, tag, args.videos, workers, start,
+                                                     args.length, cut=cut, exact_strategy=strategy))
     load = os.getloadavg()[0]
     table = Table(title=f"avcurr fetch: bytes per clip against a mirror paced at {args.mbps:g} MB/s per connection "
                         f"({args.videos} x {args.video_seconds:.0f} s {args.width}x{args.height} videos of "
-                        f"{len(data) / 1e6:.2f} MB, the {start:g}-{end:g} s segment, {args.workers} workers)")
-    for column in ("what", "MB the host wrote per clip", "x segment", "MB that reached the client",
+                        f"{len(data) / 1e6:.2f} MB, the {start:g}-{end:g} s segment)")
+    for column in ("what", "workers", "MB the host wrote per clip", "x segment", "MB that reached the client",
                    "x segment", "wall s (median)", "clips/s", "wall vs exact as it was"):
         table.add_column(column, justify="left" if column == "what" else "right")
-    table.add_row("whole file", f"{len(data) / 1e6:.3f}", f"{len(data) / segment:.2f}x", "", "", "", "", "")
-    table.add_row(f"segment ({start:g}-{end:g} s, packets)", f"{segment / 1e6:.3f}", "1.00x", "", "", "", "", "")
-    floor = statistics.median(r[0] for r in results[MODES[1][0]])
-    for name, _, _ in MODES:
-        runs = results[name]
-        wall = statistics.median(r[0] for r in runs)
-        written = statistics.mean(r[1] for r in runs)
-        delivered = statistics.mean(r[2] for r in runs)
-        table.add_row(name, f"{written / 1e6:.3f}", f"{written / segment:.2f}x", f"{delivered / 1e6:.3f}",
-                      f"{delivered / segment:.2f}x", f"{wall:.2f}", f"{args.videos / wall:.2f}",
-                      f"{wall / floor:.2f}x")
+    table.add_row("whole file", "", f"{len(data) / 1e6:.3f}", f"{len(data) / segment:.2f}x", "", "", "", "", "")
+    table.add_row(f"segment ({start:g}-{end:g} s, packets)", "", f"{segment / 1e6:.3f}", "1.00x", "", "", "", "", "")
+    for workers in args.workers:
+        floor = statistics.median(r[0] for r in results[workers, MODES[1][0]])
+        for name, _, _ in MODES:
+            runs = results[workers, name]
+            wall = statistics.median(r[0] for r in runs)
+            written = statistics.mean(r[1] for r in runs)
+            delivered = statistics.mean(r[2] for r in runs)
+            table.add_row(name, str(workers), f"{written / 1e6:.3f}", f"{written / segment:.2f}x",
+                          f"{delivered / 1e6:.3f}", f"{delivered / segment:.2f}x", f"{wall:.2f}",
+                          f"{args.videos / wall:.2f}", f"{wall / floor:.2f}x")
     table.caption = (f"host wrote = bytes handed to the socket (its send buffer included: what a host may push "
                      f"while the client is not reading); reached the client = bytes the client's kernel "
                      f"acknowledged (TCP_INFO). Means over {args.repeats} interleaved rounds; load average "
@@ -139,7 +141,8 @@ def main() -> None:
     parser.add_argument("--start", type=float, default=50.0, help="bandwidth: segment start (s)")
     parser.add_argument("--length", type=float, default=10.0, help="bandwidth: segment length (s)")
     parser.add_argument("--mbps", type=float, default=5.0, help="bandwidth: MB/s per connection")
-    parser.add_argument("--workers", type=int, default=4, help="bandwidth: parallel downloads")
+    parser.add_argument("--workers", type=lambda text: [int(w) for w in text.split(",")], default=[4, 1],
+                        help="bandwidth: parallel downloads, one set of rows each (e.g. 4,1)")
     parser.add_argument("--repeats", type=int, default=3, help="bandwidth: interleaved rounds per mode")
     parser.add_argument("--clips", type=int, default=12, help="workers: clips per configuration")
     parser.add_argument("--latency", type=float, default=0.2,

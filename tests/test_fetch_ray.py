@@ -111,3 +111,17 @@ def test_engine_ray_without_ray_is_one_clear_line(tmp_path, monkeypatch):
     assert "Traceback" not in result.output and not out.exists()  # said before anything was written
     result = CliRunner().invoke(app, ["fetch", "audioset", "--out", str(out), "--ray-address", "auto"])
     assert result.exit_code == 2 and "--ray-address needs --engine ray" in result.output
+
+
+def test_cli_engine_ray_fetches_through_the_cluster(tmp_path, media, ray_cluster):
+    csv = tmp_path / "s.csv"
+    csv.write_text('rayclip0001, 0.000, 2.000, "/m/09x0r"\nrayclip0404, 0.000, 2.000, "/m/09x0r"\n')
+    with Mirror() as mirror:
+        mirror.add("rayclip0001.mp4", media["short"])
+        result = CliRunner().invoke(app, [
+            "fetch", "audioset", "--split", "unbalanced", "--segments", str(csv), "--out", str(tmp_path / "o"),
+            "--url-template", mirror.url_template, "--no-progress", "--engine", "ray", "--cut", "copy"])
+    assert result.exit_code == 0, result.output
+    assert "not_found" in result.output and "1 ok, 1 failed" in result.output
+    assert (tmp_path / "o" / "rayclip0001_0.mkv").is_file()
+    assert ray_cluster.is_initialized()  # the command used the running instance and left it running
