@@ -125,3 +125,17 @@ def test_cli_engine_ray_fetches_through_the_cluster(tmp_path, media, ray_cluster
     assert "not_found" in result.output and "1 ok, 1 failed" in result.output
     assert (tmp_path / "o" / "rayclip0001_0.mkv").is_file()
     assert ray_cluster.is_initialized()  # the command used the running instance and left it running
+
+
+def test_the_gate_spaces_starts_by_rate_and_holds_them_during_a_pause():
+    from avcurr.fetch.ray_engine import ClusterGate
+
+    gate = ClusterGate(rate=10.0)  # the actor's class itself: its rules need no cluster
+    assert gate.admit() == 0.0
+    assert 0.05 < gate.admit() <= 0.1  # the next start is due a tenth of a second later
+    gate.pause(2.0)
+    assert 1.9 < gate.admit() <= 2.0
+    gate.pause(0.5)  # a shorter pause never cuts a longer one short
+    assert 1.9 < gate.admit() <= 2.0
+    (began, ended), _ = gate.pauses_ago()
+    assert began >= 0.0 and -2.0 <= ended < -1.9
