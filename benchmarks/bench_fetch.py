@@ -34,8 +34,8 @@ from http_mirror import Mirror, make_video  # noqa: E402
 
 from avcurr.fetch import FetchConfig, FetchJob, run_fetch  # noqa: E402
 
-MODES = (("copy", "copy", "local"), ("exact, as it was (encode while reading)", "exact", "stream"),
-         ("exact, now (copy, close, encode locally)", "exact", "local"))
+MODES = (("copy", "copy", "local"), ("exact, before: encode while reading", "exact", "stream"),
+         ("exact, now: copy, close, encode", "exact", "local"))
 
 
 def _fetch(mirror: Mirror, data: bytes, out: Path, tag: str, clips: int, workers: int, start: float,
@@ -82,8 +82,8 @@ def bandwidth_table(args, tmp: Path) -> Table:
     table = Table(title=f"avcurr fetch: bytes per clip against a mirror paced at {args.mbps:g} MB/s per connection "
                         f"({args.videos} x {args.video_seconds:.0f} s {args.width}x{args.height} videos of "
                         f"{len(data) / 1e6:.2f} MB, the {start:g}-{end:g} s segment)")
-    for column in ("what", "workers", "MB the host wrote per clip", "x segment", "MB that reached the client",
-                   "x segment", "wall s (median)", "clips/s", "wall vs exact as it was"):
+    for column in ("what", "workers", "MB host wrote / clip", "x segment", "MB reached client / clip",
+                   "x segment", "wall s (median)", "clips/s", "wall vs exact before"):
         table.add_column(column, justify="left" if column == "what" else "right")
     table.add_row("whole file", "", f"{len(data) / 1e6:.3f}", f"{len(data) / segment:.2f}x", "", "", "", "", "")
     table.add_row(f"segment ({start:g}-{end:g} s, packets)", "", f"{segment / 1e6:.3f}", "1.00x", "", "", "", "", "")
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2,
                         help="workers: seconds the mirror waits before each answer in the latency rows (a far host)")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=max(Console().width, 150))  # the tables are wide; a pipe gets them whole
     tables = {t.strip() for t in args.tables.split(",")}
     with tempfile.TemporaryDirectory() as tmp:
         if "bandwidth" in tables:

@@ -86,9 +86,16 @@ def _ydl(config: FetchConfig) -> tuple[yt_dlp.YoutubeDL, _QuietLogger]:
     return ydl, logger
 
 
-def warm_up(config: FetchConfig) -> None:
-    """Build this thread's yt-dlp instance for `config` now rather than at the first clip."""
-    _ydl(config)
+def warm_up(config: FetchConfig, url: str | None = None) -> None:
+    """Build this thread's yt-dlp instance for `config` now and, given a URL, have yt-dlp compile
+    the patterns it matches URLs against: the first clip of a fresh process otherwise spends most
+    of a second there before it reaches the host."""
+    ydl, _ = _ydl(config)
+    if url:
+        for extractor in yt_dlp.extractor.gen_extractor_classes():
+            if extractor.suitable(url):
+                ydl.get_info_extractor(extractor.ie_key())  # imports the extractor's own module
+                break
 
 
 def _clean(text: str) -> str:

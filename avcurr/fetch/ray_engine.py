@@ -69,7 +69,7 @@ def run_one_clip(job: FetchJob, config: FetchConfig, gate, pause_for: float | No
     driver will retry), pause every task through the gate before reporting back."""
     import ray
 
-    warm_up(config)  # before asking the gate, so that an admitted clip reaches the host at once
+    warm_up(config, job.url(config.url_template))  # so that an admitted clip reaches the host at once
     while (wait := ray.get(gate.admit.remote())) > 0:
         time.sleep(wait)
     outcome = attempt_clip(job, config)
