@@ -9,12 +9,20 @@ Behaviours (set per path with `Mirror.add(name, data, behaviour)`):
   "truncate:F"         announce the full length but close the connection after byte F*size
   "stall:S"            wait S seconds (or until shutdown) before answering anything
   "slow:S"             wait S seconds before each answer, then serve normally
+
+`Mirror(bytes_per_second=R)` paces every connection's writes to R bytes/s, as a host behind a
+link of that speed, and leaves the kernel's send buffer to grow as a real host's does. A client
+that reads slower than R lets the host fill the TCP buffers with bytes it may never use.
+`bytes_served` counts what the host wrote (send buffer included); `bytes_delivered` (paced mode
+only) what reached the client's side, read or not: the bytes its kernel acknowledged (Linux
+TCP_INFO `tcpi_bytes_acked`, still readable after the client reset the connection).
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import struct
 import threading
 import time
 from collections import defaultdict
@@ -34,10 +42,14 @@ class _Entry:
 class Mirror:
     """A threaded HTTP server on 127.0.0.1 (random port) serving in-memory media files."""
 
-    def __init__(self, content_type: str = "video/mp4") -> None:
+    def __init__(self, content_type: str = "video/mp4", bytes_per_second: float | None = None) -> None:
         self.content_type = content_type
+        self.bytes_per_second = bytes_per_second
         self.entries: dict[str, _Entry] = {}
         self.bytes_served: dict[str, int] = defaultdict(int)
+        self.bytes_delivered: dict[str, int] = defaultdict(int)
+        self.sending = 0  # responses whose body is being written right now
+        self.responses: list[tuple[str, str, int, int]] = []  # (path, range header, written, delivered)
         self.log: list[tuple[str, str, int]] = []  # (path, range header, status)
         self.times: list[float] = []  # monotonic arrival time of each logged request
         self.cookies: list[tuple[str, str, str]] = []  # (path, range header, Cookie header)
@@ -60,6 +72,16 @@ class Mirror:
     def add(self, name: str, data: bytes, behaviour: str = "ok") -> None:
         with self.lock:
             self.entries[f"/{name}"] = _Entry(data, behaviour)
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no response is being written: a client's close reaches a paced writer only
+        at its next write, and its counts are final only then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.sending:
+                    return
+            time.sleep(0.01)
 
     def requests_for(self, name: str) -> int:
         with self.lock:
@@ -99,7 +121,8 @@ def _make_handler(mirror: Mirror):
         def setup(self) -> None:
             # A small send buffer so that bytes a client never reads (yt-dlp's probe request
             # closes after the headers) are not silently swallowed by the kernel and counted.
-            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+            if not mirror.bytes_per_second:
+                self.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
             super().setup()
 
         def log_message(self, *args) -> None:  # keep test output quiet
@@ -179,28 +202,62 @@ def _make_handler(mirror: Mirror):
 
         def _write(self, path_key: str, chunk: bytes) -> None:
             view = memoryview(chunk)
+            rate = mirror.bytes_per_second
+            step = 16384 if rate else 65536  # paced: small writes, so the pace holds at any moment
+            began = time.monotonic()
+            written = 0
+            acked_before = _bytes_acked(self.request) if rate else 0
+            with mirror.lock:
+                mirror.sending += 1
             try:
-                for offset in range(0, len(view), 65536):
-                    piece = view[offset:offset + 65536]
+                for offset in range(0, len(view), step):
+                    if rate:
+                        ahead = began + offset / rate - time.monotonic()
+                        if ahead > 0:
+                            time.sleep(ahead)
+                    piece = view[offset:offset + step]
                     self.wfile.write(piece)
+                    written += len(piece)
                     with mirror.lock:
                         mirror.bytes_served[path_key] += len(piece)
+                if rate:  # all written: give the client a moment to take the rest
+                    deadline = time.monotonic() + 1.0
+                    while (_bytes_acked(self.request) - acked_before < written and time.monotonic() < deadline
+                           and not mirror.closing.is_set()):
+                        time.sleep(0.01)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client seeked away; normal for ffmpeg
+            finally:
+                delivered = min(written, _bytes_acked(self.request) - acked_before) if rate else 0
+                with mirror.lock:
+                    mirror.sending -= 1
+                    mirror.bytes_delivered[path_key] += delivered
+                    mirror.responses.append((path_key, self.headers.get("Range", ""), written, delivered))
 
     return Handler
 
 
-def make_video(path, seconds: float, size: int = 96, fps: int = 4, tone: int = 440) -> bytes:
+def _bytes_acked(sock: socket.socket) -> int:
+    """Bytes the peer's kernel has acknowledged on `sock` so far (Linux `struct tcp_info`)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("Q", info, _TCPI_BYTES_ACKED)[0]
+
+
+_TCPI_BYTES_ACKED = 120  # offset of tcpi_bytes_acked (u64) in Linux's struct tcp_info, since 4.1
+
+
+def make_video(path, seconds: float, size: int = 96, fps: int = 4, tone: int = 440, height: int | None = None,
+               preset: str = "ultrafast") -> bytes:
     """A small H.264/AAC mp4 (moov at the front, a keyframe every second) made by ffmpeg lavfi;
-    returns its bytes. Real hosts put the index first too, which is what makes seeking cheap."""
+    returns its bytes. Real hosts put the index first too, which is what makes seeking cheap.
+    `size` x `height` pixels (square if no height); a slower `preset` gives smaller files."""
     import subprocess
 
     subprocess.run(
         ["ffmpeg", "-nostdin", "-v", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size={size}x{size}:rate={fps}:duration={seconds}",
+         "-f", "lavfi", "-i", f"testsrc2=size={size}x{height or size}:rate={fps}:duration={seconds}",
          "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=22050:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps), "-c:a", "aac", "-b:a", "32k",
+         "-c:v", "libx264", "-preset", preset, "-g", str(fps), "-c:a", "aac", "-b:a", "32k",
          "-movflags", "+faststart", "-shortest", str(path)],
         check=True, capture_output=True)
     with open(path, "rb") as handle:

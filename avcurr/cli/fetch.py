@@ -36,16 +36,25 @@ Cut = Annotated[str, typer.Option(
     "--cut", help="exact: re-encode at the segment bounds (H.264/AAC .mp4); copy: no re-encode, "
                   "cuts at keyframes (.mkv, faster, may start up to a GOP early).")]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="No live progress bar.")]
+Engine = Annotated[str, typer.Option(
+    "--engine", help="local: download threads in this process; ray: each clip is a Ray task (the "
+                     "output folder must be shared by every node; --workers = clips in flight).")]
+RayAddress = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="With --engine ray: 'auto' joins the running cluster (default: start a local one).")]
+Slice = Annotated[Optional[str], typer.Option(
+    "--slice", help="I/N: only clips I, I+N, I+2N, ... of the list (0-based I; one Slurm array task each), "
+                    "with their own status files under OUT/slices/.")]
 
 
 def _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
-            max_attempts, backoff, timeout, cut, no_progress):
+            max_attempts, backoff, timeout, cut, no_progress, engine="local", ray_address=None, part=None):
     from avcurr.fetch import FetchConfig, parse_rate
+    from avcurr.fetch.jobs import parse_slice
 
     return FetchConfig(out=out, workers=workers, url_template=url_template, cookies=cookies, proxy=proxy,
                        rate=parse_rate(rate), retry_failed=retry_failed, include_permanent=include_permanent,
                        max_attempts=max_attempts, backoff_base=backoff, timeout=timeout, cut=cut,
-                       progress=not no_progress)
+                       progress=not no_progress, engine=engine, ray_address=ray_address, slice=parse_slice(part))
 
 
 def _report(summary) -> None:
@@ -78,13 +87,14 @@ def audioset_command(
     retry_failed: RetryFailed = False, include_permanent: IncludePermanent = False,
     url_template: UrlTemplate = YOUTUBE_WATCH, max_attempts: MaxAttempts = 4, backoff: Backoff = 5.0,
     timeout: Timeout = 30.0, cut: Cut = "exact", no_progress: NoProgress = False,
+    engine: Engine = "local", ray_address: RayAddress = None, part: Slice = None,
 ) -> None:
     """Fetch the 10-second segments of an AudioSet split as DIR/<ytid>_<start ms>.<ext>."""
     with reported_errors():
         from avcurr.sources.audioset import download_audioset
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
-                         max_attempts, backoff, timeout, cut, no_progress)
+                         max_attempts, backoff, timeout, cut, no_progress, engine, ray_address, part)
         _report(download_audioset(split, config, segments, limit, console=console))
 
 
@@ -99,13 +109,14 @@ def music_command(
     retry_failed: RetryFailed = False, include_permanent: IncludePermanent = False,
     url_template: UrlTemplate = YOUTUBE_WATCH, max_attempts: MaxAttempts = 4, backoff: Backoff = 5.0,
     timeout: Timeout = 30.0, cut: Cut = "exact", no_progress: NoProgress = False,
+    engine: Engine = "local", ray_address: RayAddress = None, part: Slice = None,
 ) -> None:
     """Fetch MUSIC videos (whole videos by default: MUSIC has no segment times)."""
     with reported_errors():
         from avcurr.sources.music import download_music
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
-                         max_attempts, backoff, timeout, cut, no_progress)
+                         max_attempts, backoff, timeout, cut, no_progress, engine, ray_address, part)
         window = None if window_start is None else (window_start, window_seconds)
         _report(download_music(list_name, config, window, limit, console=console))
 
@@ -122,13 +133,14 @@ def ave_command(
     retry_failed: RetryFailed = False, include_permanent: IncludePermanent = False,
     url_template: UrlTemplate = YOUTUBE_WATCH, max_attempts: MaxAttempts = 4, backoff: Backoff = 5.0,
     timeout: Timeout = 30.0, cut: Cut = "exact", no_progress: NoProgress = False,
+    engine: Engine = "local", ray_address: RayAddress = None, part: Slice = None,
 ) -> None:
     """Fetch AVE clips and write ave_<split>.parquet with per-second event labels."""
     with reported_errors():
         from avcurr.sources.ave import download_ave
 
         config = _config(out, workers, url_template, cookies, proxy, rate, retry_failed, include_permanent,
-                         max_attempts, backoff, timeout, cut, no_progress)
+                         max_attempts, backoff, timeout, cut, no_progress, engine, ray_address, part)
         summary, manifest, unplaced = download_ave(config, split, offsets, segments, limit, console=console)
         if unplaced:
             say(plain(f"{unplaced} events have no AudioSet offset and were not fetched", "yellow"))

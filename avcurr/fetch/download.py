@@ -1,7 +1,13 @@
-"""One attempt at one clip: resolve the stream with yt-dlp, cut only the segment with ffmpeg
+"""One attempt at one clip: resolve the stream with yt-dlp, read only the segment with ffmpeg
 input seeking on the resolved URL (HTTP Range requests, so the rest of the video is never
 read), probe the result, and move it into place. Every failure comes back as a value carrying
-the tool's own error text."""
+the tool's own error text.
+
+`--cut exact` reads in two steps: a stream copy of the segment from the keyframe before it
+(as fast as the host sends, then the connection is closed), then a cut and encode of that local
+copy. Encoding straight from the host would keep the connection open for the whole encode while
+the host keeps filling the TCP buffers with bytes past the segment that are never used.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +69,7 @@ _local = threading.local()
 def _ydl(config: FetchConfig) -> tuple[yt_dlp.YoutubeDL, _QuietLogger]:
     """One YoutubeDL per worker thread (they are not thread-safe), built once."""
     cached = getattr(_local, "ydl", None)
-    if cached is not None and cached[0] is config:
+    if cached is not None and cached[0] == config:  # ==: a Ray task gets its own copy of the config
         return cached[1], cached[2]
     logger = _QuietLogger()
     params = {
@@ -78,6 +84,18 @@ def _ydl(config: FetchConfig) -> tuple[yt_dlp.YoutubeDL, _QuietLogger]:
     ydl = yt_dlp.YoutubeDL(params)
     _local.ydl = (config, ydl, logger)
     return ydl, logger
+
+
+def warm_up(config: FetchConfig, url: str | None = None) -> None:
+    """Build this thread's yt-dlp instance for `config` now and, given a URL, have yt-dlp compile
+    the patterns it matches URLs against: the first clip of a fresh process otherwise spends most
+    of a second there before it reaches the host."""
+    ydl, _ = _ydl(config)
+    if url:
+        for extractor in yt_dlp.extractor.gen_extractor_classes():
+            if extractor.suitable(url):
+                ydl.get_info_extractor(extractor.ie_key())  # imports the extractor's own module
+                break
 
 
 def _clean(text: str) -> str:
@@ -112,20 +130,44 @@ def _input_args(fmt: dict, start: float, length: float | None, config: FetchConf
     return args + ["-i", fmt["url"]]
 
 
-def _ffmpeg_command(info: dict, job: FetchJob, config: FetchConfig, ydl, target: Path) -> list[str]:
+ENCODE_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+               "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4")
+
+
+def _segment_length(job: FetchJob) -> float | None:
+    return None if job.end is None else job.end - job.start
+
+
+def _maps(count: int) -> list[str]:
+    maps: list[str] = []
+    for i in range(count):
+        maps += ["-map", f"{i}:v:0?", "-map", f"{i}:a:0?"]
+    return maps
+
+
+def _host_command(info: dict, job: FetchJob, config: FetchConfig, ydl, target: Path, output: list[str]) -> list[str]:
+    """ffmpeg reading the segment from the host (every requested format is one input), then `output`."""
     formats = info.get("requested_formats") or [info]
-    length = None if job.end is None else job.end - job.start
     argv = [require_tool("ffmpeg"), "-nostdin", "-v", "error", "-y"]
     for fmt in formats:
-        argv += _input_args(fmt, job.start, length, config, ydl)
-    for i, _ in enumerate(formats):
-        argv += ["-map", f"{i}:v:0?", "-map", f"{i}:a:0?"]
-    if config.cut == "exact":
-        argv += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                 "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4"]
-    else:
-        argv += ["-c", "copy", "-f", "matroska"]
-    return argv + [str(target)]
+        argv += _input_args(fmt, job.start, _segment_length(job), config, ydl)
+    return argv + _maps(len(formats)) + output + [str(target)]
+
+
+# A stream copy that keeps each input's own timeline (shifted to start at zero, as -ss counts it),
+# so that the local cut can seek to the very same second the host read was asked for.
+_STAGE_OUTPUT = ["-c", "copy", "-copyts", "-start_at_zero", "-f", "matroska"]
+
+
+def _encode_command(staged: Path, job: FetchJob, target: Path) -> list[str]:
+    """Cut `[start, end)` exactly out of the staged stream copy and encode it (no network)."""
+    argv = [require_tool("ffmpeg"), "-nostdin", "-v", "error", "-y"]
+    if job.start > 0:
+        argv += ["-seek_timestamp", "1", "-ss", f"{job.start:.3f}"]  # the staged copy kept the timestamps
+    length = _segment_length(job)
+    if length is not None:
+        argv += ["-t", f"{length:.3f}"]
+    return argv + ["-i", str(staged)] + _maps(1) + list(ENCODE_ARGS) + [str(target)]
 
 
 def _expected_duration(job: FetchJob, info: dict) -> float | None:
@@ -166,10 +208,26 @@ def _cut(argv: list[str], config: FetchConfig) -> str:
     return text
 
 
+def _read_segment(info: dict, job: FetchJob, config: FetchConfig, ydl, target: Path) -> str:
+    """Write the clip to `target`; ffmpeg's error text of every step ('' if clean)."""
+    if config.cut == "copy":
+        return _cut(_host_command(info, job, config, ydl, target, ["-c", "copy", "-f", "matroska"]), config)
+    if config.exact_strategy == "stream":
+        return _cut(_host_command(info, job, config, ydl, target, list(ENCODE_ARGS)), config)
+    staged = target.with_name(target.name + ".stage.mkv")
+    try:
+        texts = [_cut(_host_command(info, job, config, ydl, staged, _STAGE_OUTPUT), config)]
+        if staged.is_file() and staged.stat().st_size > 0:  # else the host step's words say why
+            texts.append(_cut(_encode_command(staged, job, target), config))
+        return "; ".join(t for t in texts if t)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
 def fetch_clip(job: FetchJob, config: FetchConfig) -> Outcome:
     """One attempt at `job`. Never raises for a per-clip problem: the Outcome says what happened."""
     # The pid keeps an ffmpeg orphaned by a killed run from ever writing into this run's file.
-    partial = config.out / PARTIAL_DIR / f"{job.key}.{os.getpid()}.{config.ext}"
+    partial = config.state_dir / PARTIAL_DIR / f"{job.key}.{os.getpid()}.{config.ext}"
     final = config.out / f"{job.key}.{config.ext}"
     ydl, logger = _ydl(config)
     try:
@@ -181,7 +239,7 @@ def fetch_clip(job: FetchJob, config: FetchConfig) -> Outcome:
         text = f"{type(exc).__name__}: {exc}"
         return Outcome(*_verdict_fields(classify_error(text)), error=text)
     try:
-        stderr = _cut(_ffmpeg_command(info, job, config, ydl, partial), config)
+        stderr = _read_segment(info, job, config, ydl, partial)
         problem, duration = _check(partial, _expected_duration(job, info), config)
         if problem:
             text = "; ".join(t for t in (problem, stderr) if t)
@@ -191,6 +249,15 @@ def fetch_clip(job: FetchJob, config: FetchConfig) -> Outcome:
         return Outcome(OK, "ok", error="", path=final.name, bytes=size, duration=duration)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def attempt_clip(job: FetchJob, config: FetchConfig) -> Outcome:
+    """`fetch_clip`, with a bug or an odd OS error turned into a transient outcome: it must not
+    kill a worker or the run."""
+    try:
+        return fetch_clip(job, config)
+    except Exception as exc:
+        return Outcome(TRANSIENT, "other", error=f"{type(exc).__name__}: {exc}")
 
 
 def _cut_failure(stderr: str) -> tuple[str, str]:

@@ -12,6 +12,8 @@ YOUTUBE_WATCH = "https://www.youtube.com/watch?v={ytid}"
 # Formats whose URL ffmpeg can seek in directly (plain HTTP(S) or HLS; DASH fragments are not a
 # single URL), at most 480p: AudioSet-style work needs the sound and small frames, not 4K.
 _SEEKABLE = "[protocol~='^(https?|m3u8|m3u8_native)$']"
+ENGINES = ("local", "ray")
+SLICES_DIR = "slices"
 DEFAULT_FORMAT = f"bv*[height<=?480]{_SEEKABLE}+ba{_SEEKABLE}/b[height<=?480]{_SEEKABLE}/b{_SEEKABLE}"
 
 
@@ -34,7 +36,8 @@ class FetchJob:
 
 @dataclass(frozen=True)
 class FetchConfig:
-    """Settings of one `avcurr fetch` run; every field maps onto one command-line option."""
+    """Settings of one `avcurr fetch` run; every field but `exact_strategy` maps onto one
+    command-line option."""
 
     out: Path
     workers: int = 4
@@ -54,6 +57,12 @@ class FetchConfig:
     video_format: str = DEFAULT_FORMAT
     progress: bool = True
     seed: int | None = None            # jitter seed (tests and benchmarks)
+    engine: str = "local"              # "local": threads in this process; "ray": Ray tasks
+    ray_address: str | None = None     # None: start a local Ray instance; "auto": join the running cluster
+    slice: tuple[int, int] | None = None  # (i, n): only clips i, i+n, i+2n, ... of the list
+    # "local": stream-copy the segment, close the connection, then cut and encode the local copy;
+    # "stream": encode while reading from the host (costs ~4x the bytes; kept for bench_fetch).
+    exact_strategy: str = "local"
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -68,10 +77,27 @@ class FetchConfig:
             raise AvcurrError(f"--rate must be positive, got {self.rate}")
         if self.cookies is not None and not Path(self.cookies).is_file():
             raise AvcurrError(f"cookies file not found: {self.cookies}")
+        if self.engine not in ENGINES:
+            raise AvcurrError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise AvcurrError("--ray-address needs --engine ray")
+        if self.slice is not None and not (self.slice[1] >= 1 and 0 <= self.slice[0] < self.slice[1]):
+            raise AvcurrError(f"--slice must be I/N with 0 <= I < N, got {self.slice[0]}/{self.slice[1]}")
+        if self.exact_strategy not in ("local", "stream"):
+            raise AvcurrError(f"exact_strategy must be 'local' or 'stream', got {self.exact_strategy!r}")
 
     @property
     def ext(self) -> str:
         return "mp4" if self.cut == "exact" else "mkv"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where this run keeps its lock, status manifest and partial files: `out` itself, or
+        `out/slices/<i>-of-<n>` for a slice, so that slices run side by side into one clip folder."""
+        if self.slice is None:
+            return Path(self.out)
+        index, count = self.slice
+        return Path(self.out) / SLICES_DIR / f"{index:04d}-of-{count:04d}"
 
 
 def parse_rate(text: str | None) -> float | None:
@@ -87,3 +113,17 @@ def parse_rate(text: str | None) -> float | None:
     if per is None or value <= 0:
         raise AvcurrError(f"--rate {text!r} is not a rate such as 2, 2/s, 30/m or 600/h (clips per time)")
     return value / per
+
+
+def parse_slice(text: str | None) -> tuple[int, int] | None:
+    """`--slice I/N` (0-based I, as Slurm's `--array=0-<N-1>` numbers its tasks) as (I, N)."""
+    if text is None or text == "":
+        return None
+    index, sep, count = text.strip().partition("/")
+    try:
+        parsed = (int(index), int(count))
+    except ValueError:
+        parsed = (-1, 0)
+    if not sep or not (parsed[1] >= 1 and 0 <= parsed[0] < parsed[1]):
+        raise AvcurrError(f"--slice {text!r} is not I/N with 0 <= I < N (e.g. 0/8 ... 7/8)")
+    return parsed

@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from avcurr.fetch.classify import OK
 
@@ -100,6 +101,7 @@ def summary_table(summary: FetchSummary, title: str = "avcurr fetch") -> Table:
         table.add_row("skipped", "already done (earlier run)", str(summary.skipped))
     rate = (summary.ok + summary.failed) / summary.seconds if summary.seconds > 0 else 0.0
     paused = f", {len(summary.pauses)} rate-limit pauses" if summary.pauses else ""
-    table.caption = (f"{summary.ok} ok, {summary.failed} failed, {summary.retries} retries{paused}, "
-                     f"{summary.seconds:.1f} s, {rate:.2f} clips/s; status: {summary.manifest}")
+    # Text, not a markup string: the manifest path is the user's and may hold brackets.
+    table.caption = Text(f"{summary.ok} ok, {summary.failed} failed, {summary.retries} retries{paused}, "
+                         f"{summary.seconds:.1f} s, {rate:.2f} clips/s; status: {summary.manifest}")
     return table

@@ -4,6 +4,12 @@ Each finished clip is appended to a JSON-lines journal (one `write` of one line,
 fsynced) the moment it finishes, so `kill -9` loses nothing finished. `compact()` folds the
 journal into `fetch_status.parquet` (written atomically) and only then empties the journal; a
 crash between the two just replays the journal, since the last record of a key wins.
+
+A run over one slice of a list (`--slice I/N`, e.g. one task of a Slurm job array) keeps its own
+manifest and journal in `slices/<I>-of-<N>/`, so slices never write the same file. Every run
+*reads* all of them (`merged_records`): a clip finished by any slice or by a whole-list run counts
+as done, and where two folders know a clip the newer record wins. A whole-list run writes that
+merged view into the top manifest, so that after it `fetch_status.parquet` lists every clip.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from avcurr.fetch.jobs import SLICES_DIR
 from avcurr.parquet_io import write_table_atomic
 
 JOURNAL = "fetch_status.jsonl"
@@ -34,30 +41,64 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class StatusStore:
-    """Latest record per clip key, backed by the Parquet manifest plus the append-only journal."""
+def read_records(folder: Path) -> dict[str, dict]:
+    """Latest record per key in one status folder: its manifest, then its journal on top."""
+    records: dict[str, dict] = {}
+    manifest, journal = Path(folder) / MANIFEST, Path(folder) / JOURNAL
+    if manifest.exists():
+        for row in pq.read_table(manifest).to_pylist():
+            records[row["key"]] = row
+    if journal.exists():
+        for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the torn last line of a killed run: that clip simply reruns
+            if isinstance(row, dict) and "key" in row:
+                records[row["key"]] = row
+    return records
 
-    def __init__(self, out: Path) -> None:
-        self.manifest = Path(out) / MANIFEST
-        self.journal = Path(out) / JOURNAL
+
+def status_folders(out: Path) -> list[Path]:
+    """`out` and every slice folder under it that holds a status manifest or journal."""
+    slices = sorted(p for p in (Path(out) / SLICES_DIR).glob("*-of-*")
+                    if (p / MANIFEST).exists() or (p / JOURNAL).exists())
+    return [Path(out), *slices]
+
+
+def _newer(row: dict, than: dict | None) -> bool:
+    return than is None or str(row.get("updated") or "") >= str(than.get("updated") or "")
+
+
+def merged_records(out: Path, exclude: Path | None = None) -> dict[str, dict]:
+    """Latest record per key over every status folder of `out` (see the module docstring)."""
+    merged: dict[str, dict] = {}
+    for folder in status_folders(out):
+        if exclude is not None and folder == Path(exclude):
+            continue
+        for key, row in read_records(folder).items():
+            if _newer(row, merged.get(key)):
+                merged[key] = row
+    return merged
+
+
+class StatusStore:
+    """Latest record per clip key, backed by the Parquet manifest plus the append-only journal.
+
+    It writes only `folder`; with `out` (the clip folder that `folder` is a slice of, or the same
+    folder) `get` also sees what the other status folders of `out` recorded, and when `folder` is
+    `out` itself its manifest takes in those records too."""
+
+    def __init__(self, folder: Path, out: Path | None = None) -> None:
+        folder = Path(folder)
+        self.manifest = folder / MANIFEST
+        self.journal = folder / JOURNAL
         self.lock = threading.Lock()
-        self.records: dict[str, dict] = {}
-        self._load()
+        self.records: dict[str, dict] = read_records(folder)
+        self.others: dict[str, dict] = merged_records(out, exclude=folder) if out is not None else {}
+        self.consolidates = out is not None and Path(out) == folder
         self._fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._repair_tail()
-
-    def _load(self) -> None:
-        if self.manifest.exists():
-            for row in pq.read_table(self.manifest).to_pylist():
-                self.records[row["key"]] = row
-        if self.journal.exists():
-            for line in self.journal.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the torn last line of a killed run: that clip simply reruns
-                if isinstance(row, dict) and "key" in row:
-                    self.records[row["key"]] = row
 
     def _repair_tail(self) -> None:
         """After a kill mid-line, start the next record on a fresh line."""
@@ -69,7 +110,11 @@ class StatusStore:
                     os.write(self._fd, b"\n")
 
     def get(self, key: str) -> dict | None:
-        return self.records.get(key)
+        """The newest record of `key`: this folder's own (it wins a tie), or another folder's."""
+        own, other = self.records.get(key), self.others.get(key)
+        if other is not None and (own is None or not _newer(own, other)):
+            return other
+        return own
 
     def record(self, row: dict) -> None:
         """Store one finished clip durably (journal line + fsync) before anything else sees it."""
@@ -81,8 +126,12 @@ class StatusStore:
             self.records[row["key"]] = row
 
     def table(self) -> pa.Table:
-        rows = sorted(self.records.values(), key=lambda r: r["key"])
-        return pa.Table.from_pylist(rows, schema=SCHEMA)
+        if self.consolidates:
+            rows = [self.get(key) for key in sorted(set(self.records) | set(self.others))]
+        else:
+            rows = [self.records[key] for key in sorted(self.records)]
+        return pa.Table.from_pylist([{name: row.get(name) for name in SCHEMA.names} for row in rows],
+                                    schema=SCHEMA)
 
     def compact(self) -> Path:
         """Write the Parquet manifest atomically, then empty the journal it now contains."""

@@ -5,19 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from avcurr.fetch.status import MANIFEST
+from avcurr.fetch.status import merged_records
 from avcurr.parquet_io import write_table_atomic
 
 
 def fetch_status(out: Path) -> dict[str, dict]:
-    """`key -> {status, reason, path}` from a fetch folder's status manifest ({} if none yet)."""
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        return {}
-    table = pq.read_table(path, columns=["key", "status", "reason", "path"])
-    return {row["key"]: row for row in table.to_pylist()}
+    """`key -> {status, reason, path}` of every clip a fetch into `out` recorded ({} if none yet),
+    whole-list runs and `--slice` runs together (the newest record of a clip wins)."""
+    return {key: {name: row.get(name) for name in ("key", "status", "reason", "path")}
+            for key, row in merged_records(Path(out)).items()}
 
 
 def write_manifest(rows: list[dict], path: Path, schema: pa.Schema | None = None) -> Path:
