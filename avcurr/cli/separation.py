@@ -112,3 +112,22 @@ def separate_command(
     say(plain("wrote ", "bold"), result.out, f": {result.seconds:.1f} s in {result.windows} window(s), "
         f"object chosen by {result.chosen_by}, {result.condition} cue; "
         f"{100 * result.energy_ratio:.0f} % of the soundtrack's energy")
+
+
+def music_splits_command(
+    music: Annotated[Path, typer.Option(help="Folder of `avcurr fetch music --list solo` (holds music_solo.parquet).")],
+    seconds: Annotated[float, typer.Option(help="Window length in seconds (the clip length).")] = 10.0,
+) -> None:
+    """Cut fetched MUSIC solo videos into windows: train / val / test manifests for build-shards.
+
+    Per instrument, the first listed video is validation and the second test (the paper's split)."""
+    from avcurr.separation.music import music_solo_manifests
+
+    with reported_errors():
+        made = music_solo_manifests(music, seconds)
+    table = Table(title="MUSIC solo windows")
+    for col in ("split", "videos", "windows", "manifest"):
+        table.add_column(col, justify="left" if col in ("split", "manifest") else "right")
+    for split, (path, videos, windows) in made.items():
+        table.add_row(split, str(videos), str(windows), plain(path))
+    console.print(table)
