@@ -4,9 +4,10 @@
 
 - worlds: 300 single-source training clips and 60 single-source test clips (the synthetic world's
   solo clips stand in for MUSIC-solo; each clip's whole soundtrack is its reference);
-- localizer: curriculum stage c1 of the `tiny` model on the training clips (frozen afterwards);
-- separators: the `tiny` U-Net by mix-and-separate, once with the `centre` cue and once with the
-  `mask` cue, for each seed (--seeds);
+- localizer: curriculum stage c1 of the `tiny` model on the training clips, 100 steps (frozen
+  afterwards; on the held-out clips it points at the sounding object in 80 % of them);
+- separators: the `tiny` U-Net by mix-and-separate (plain L1, eq. 8), 600 steps of 4 mixtures,
+  once with the `centre` cue and once with the `mask` cue, for each of 3 seeds (--seeds);
 - evaluation: the same fixed two-source mixtures of test clips for every separator, beside the
   mixture itself (floor) and the ideal ratio mask on the same projection (ceiling).
 
@@ -118,11 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("avcurr-work/separation"), help="output folder")
     parser.add_argument("--train-clips", type=int, default=300)
     parser.add_argument("--test-clips", type=int, default=60)
-    parser.add_argument("--localizer-steps", type=int, default=400, help="stage c1 steps (batch 16)")
+    parser.add_argument("--localizer-steps", type=int, default=100, help="stage c1 steps (batch 16)")
     parser.add_argument("--separator-steps", type=int, default=600, help="steps per separator")
     parser.add_argument("--separator-minutes", type=float, default=4.0, help="wall-clock cap per separator")
     parser.add_argument("--mixtures-per-step", type=int, default=4, help="two-source mixtures per step")
-    parser.add_argument("--seeds", type=int, default=1, help="separators per cue (seeds 0..N-1)")
+    parser.add_argument("--seeds", type=int, default=3, help="separators per cue (seeds 0..N-1)")
     parser.add_argument("--mixtures", type=int, default=60, help="test mixtures")
     parser.add_argument("--eval-workers", type=int, default=2, help="processes running bss_eval")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is faster on a busy machine)")

@@ -50,7 +50,7 @@ def test_train_separator_records_its_cue_and_localizer_and_resumes(cavl_world, s
     assert again.exit_code == 0 and "resumed at step 1" in again.output, again.output
     state = load_checkpoint(run / "separator-mask" / "checkpoint.pt", kind="separator")
     assert state["step"] == 2 and state["condition"] == "mask"
-    assert state["localizer"]["path"] == str(separators["localizer"]) and len(state["localizer"]["sha256"]) == 64
+    assert state["localizer"]["path"] == str(separators["localizer"]) and len(state["localizer"]["weights_sha256"]) == 64
     # The localizer is frozen: its weights are the localizer checkpoint's, step after step.
     localizer = load_checkpoint(separators["localizer"])["model"]
     for name, value in localizer.items():

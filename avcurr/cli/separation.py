@@ -28,6 +28,8 @@ def train_separator_command(
     split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "train",
     mixtures: Annotated[int, typer.Option(help="Two-source mixtures per step (twice as many clips).")] = 8,
     visual_centres: Annotated[int, typer.Option(help="Visual centres k_v of the localizer (object + background).")] = 2,
+    loss_weight: Annotated[str, typer.Option(help="'none': plain L1 (eq. 8); 'magnitude': each bin weighted by "
+                                                  "log(1 + |mixture|) (Sound-of-Pixels).")] = "none",
     lr: Annotated[Optional[float], typer.Option(help="Learning rate of Adam (default: 1e-3).")] = None,
     max_steps: MaxSteps = None, epochs: Epochs = None, max_minutes: MaxMinutes = None, device: Device = "auto",
     workers: Workers = 0, threads: Threads = None, seed: Seed = 0, ckpt_every: CkptEvery = 200,
@@ -38,7 +40,8 @@ def train_separator_command(
 
     with reported_errors():
         cfg = SeparatorConfig(run=run, shards=shards, localizer=localizer, condition=condition, model=config,
-                              dataset=dataset, split=split, mixtures=mixtures, visual_centres=visual_centres, lr=lr,
+                              dataset=dataset, split=split, mixtures=mixtures, visual_centres=visual_centres,
+                              loss_weight=loss_weight, lr=lr,
                               **loop_kwargs(max_steps, epochs, max_minutes, device, workers, threads, seed,
                                             ckpt_every, log_every))
         summary = train_separator(cfg, console=console)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from avcurr.atomic import atomic_write
-from avcurr.audio.spectrogram import N_SAMPLES
+from avcurr.audio.spectrogram import HOP, N_SAMPLES
 from avcurr.errors import AvcurrError
 from avcurr.progress import progress_bar
 from avcurr.separation.figures import save_mask_figure, write_wav
@@ -206,7 +206,7 @@ def _separate_chunk(cfg, clips: TestClips, pairs, chunk: range, models: dict, de
                         estimates[first][row].cpu().numpy(), length)
         if m == 0:
             _figure(out / "spectrograms.png", proj_mix[row], proj_sources[row, 0], masks[first][row, 0],
-                    masks[IDEAL][row, 0], estimates[first][row, 0], first, clips.keys[a])
+                    masks[IDEAL][row, 0], estimates[first][row, 0], first, clips.keys[a], length // HOP + 1)
 
 
 def _write_wavs(folder: Path, m: int, mix: np.ndarray, refs: np.ndarray, ests: np.ndarray, length: int) -> None:
@@ -216,12 +216,14 @@ def _write_wavs(folder: Path, m: int, mix: np.ndarray, refs: np.ndarray, ests: n
         write_wav(folder / f"{m}_{k}_estimate.wav", ests[k, :length])
 
 
-def _figure(path: Path, mix, reference, mask, ideal, estimate, method: str, key: str) -> None:
+def _figure(path: Path, mix, reference, mask, ideal, estimate, method: str, key: str, frames: int) -> None:
+    """The panels of one source, cut to the frames of real audio."""
     est_proj = projected_magnitude(estimate)
-    logs = [log_input(x).cpu().numpy() for x in (mix, est_proj, reference)]
-    save_mask_figure(path, [("mixture", logs[0], "log"), (f"mask ({method})", mask.cpu().numpy(), "mask"),
+    logs = [log_input(x)[:, :frames].cpu().numpy() for x in (mix, est_proj, reference)]
+    masks = [m[:, :frames].cpu().numpy() for m in (mask, ideal)]
+    save_mask_figure(path, [("mixture", logs[0], "log"), (f"mask ({method})", masks[0], "mask"),
                             (f"estimate ({method})", logs[1], "log"), ("reference", logs[2], "log"),
-                            ("ideal ratio mask", ideal.cpu().numpy(), "mask")],
+                            ("ideal ratio mask", masks[1], "mask")],
                      f"mixture 0, source 0 ({key}): log-frequency magnitude and masks")
 
 

@@ -53,10 +53,10 @@ class Separator(nn.Module):
 
 
 def model_config(localizer_cfg: ModelConfig, unet_cfg: UNetConfig, condition: str, visual_centres: int,
-                 localizer_sha256: str) -> dict:
+                 localizer_weights: str) -> dict:
     """What a separator checkpoint records of its architecture (and of the localizer it froze)."""
     return {"unet": unet_cfg.to_dict(), "localizer": localizer_cfg.to_dict(), "condition": condition,
-            "visual_centres": visual_centres, "localizer_sha256": localizer_sha256}
+            "visual_centres": visual_centres, "localizer_weights_sha256": localizer_weights}
 
 
 def separator_from_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[Separator, dict]:

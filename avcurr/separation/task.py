@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 DEFAULT_LR = 1e-3
+LOSS_WEIGHTS = ("none", "magnitude")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +45,8 @@ class SeparatorConfig(LoopConfig):
     model: U-Net preset, `paper` or `tiny`.
     mixtures: two-source mixtures per step (2 x mixtures clips are read per step).
     visual_centres: k_v of the localizer's visual clustering (2: the object and the background).
+    loss_weight: `none` (eq. 8: every bin counts alike) or `magnitude` (Sound-of-Pixels' practice:
+      each bin's L1 weighted by log(1 + |S_mix|), clipped to [1e-3, 10], so loud bins count more).
     Writes `<run>/separator-<condition>/`.
     """
 
@@ -56,6 +59,7 @@ class SeparatorConfig(LoopConfig):
     model: str = "paper"
     mixtures: int = 8
     visual_centres: int = 2
+    loss_weight: str = "none"
     shuffle_buffer: int = 256
 
     def validate(self) -> "SeparatorConfig":
@@ -67,6 +71,8 @@ class SeparatorConfig(LoopConfig):
             raise AvcurrError(f"--mixtures must be at least 1, got {self.mixtures}")
         if self.visual_centres < 2:
             raise AvcurrError(f"--visual-centres must be at least 2 (object and background), got {self.visual_centres}")
+        if self.loss_weight not in LOSS_WEIGHTS:
+            raise AvcurrError(f"--loss-weight must be one of {', '.join(LOSS_WEIGHTS)}, got {self.loss_weight!r}")
         if self.shards is None:
             raise AvcurrError("--shards is required (the folder that holds <dataset>/<split>/c1/)")
         return self
@@ -75,11 +81,14 @@ class SeparatorConfig(LoopConfig):
         return Path(self.run) / f"separator-{self.condition}"
 
 
-def file_sha256(path: Path) -> str:
+def weights_sha256(state_dict: dict) -> str:
+    """Fingerprint of a model's weights (names, shapes and values, in name order): the same weights
+    give the same value whatever else their checkpoint file holds (a step count, a later re-save)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes() if tensor.dtype != torch.bfloat16 else tensor.float().numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -100,7 +109,7 @@ class SeparatorTask(TrainTask):
         state = load_checkpoint(Path(cfg.localizer), "cpu", kind="cavl")  # a wrong kind: one clear line
         self.localizer_state = state["model"]
         self.localizer_cfg = ModelConfig.from_dict(state["model_config"])
-        self.localizer_info = {"path": str(cfg.localizer), "sha256": file_sha256(Path(cfg.localizer)),
+        self.localizer_info = {"path": str(cfg.localizer), "weights_sha256": weights_sha256(state["model"]),
                                "stage": state.get("stage"), "step": state.get("step")}
         self.unet_cfg = unet_preset(cfg.model, cue_width(self.localizer_cfg, cfg.condition))
         self._given = batches
@@ -110,11 +119,11 @@ class SeparatorTask(TrainTask):
 
     def model_config(self) -> dict:
         return model_config(self.localizer_cfg, self.unet_cfg, self.cfg.condition, self.cfg.visual_centres,
-                            self.localizer_info["sha256"])
+                            self.localizer_info["weights_sha256"])
 
     def check_model_config(self, theirs: dict, path: Path) -> None:
         mine = self.model_config()
-        if theirs.get("localizer_sha256") != mine["localizer_sha256"]:
+        if theirs.get("localizer_weights_sha256") != mine["localizer_weights_sha256"]:
             raise AvcurrError(f"{path} was trained with another localizer than {self.cfg.localizer}; "
                               "pass the same --localizer or a new --run folder")
         super().check_model_config(theirs, path)
@@ -161,12 +170,22 @@ class SeparatorTask(TrainTask):
         image = batch["image"].to(device, non_blocking=True)[pairs]    # P x 2 x 3 x 256 x 256
         spec = batch["spec"].to(device, non_blocking=True)[pairs]      # P x 2 x 1 x 512 x 432
         masks = model(mixture_log, image, spec).float()
-        loss = (masks - target).abs().mean()
-        # A model blind to the cue can do no better than one mask for both sources: 0.5 everywhere.
-        return loss, {"cue_blind_l1": (target - 0.5).abs().mean().detach()}
+        weight = self._weights(mixture)                                # P x 1 x 512 x T
+        loss = ((masks - target).abs() * weight).mean()
+        # A model blind to the cue gives both sources one mask m; per bin |m - t_0| + |m - t_1| is
+        # smallest, |t_0 - t_1|, for any m between them: no such model's loss goes below this.
+        blind = ((target[:, 0] - target[:, 1]).abs()[:, None] * weight).mean() / 2
+        return loss, {"cue_blind_l1": blind.detach()}
+
+    def _weights(self, mixture: torch.Tensor) -> torch.Tensor:
+        """Per-bin loss weights with mean 1 over the batch: all ones (eq. 8), or log(1 + |S_mix|)."""
+        if self.cfg.loss_weight == "none":
+            return torch.ones_like(mixture)[:, None]
+        weight = torch.log1p(mixture).clamp(1e-3, 10.0)[:, None]
+        return weight / weight.mean()
 
     def checkpoint_extra(self) -> dict:
-        return {"condition": self.cfg.condition, "localizer": self.localizer_info,
+        return {"condition": self.cfg.condition, "localizer": self.localizer_info, "loss_weight": self.cfg.loss_weight,
                 "curriculum": self.cfg.curriculum, "mixtures_per_step": self.cfg.mixtures}
 
 
