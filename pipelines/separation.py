@@ -54,10 +54,13 @@ def train_separators(work: Path, shards: Path, args) -> dict[str, Path]:
                                   ckpt_every=100, log_every=10)
             summary = train_separator(cfg, console=console)
             last = summary.last or {}
+            checkpoints[f"{cue}-seed{seed}"] = summary.checkpoint
+            if not last:  # finished by an earlier run: nothing trained now
+                console.print(f"[bold]separator {cue} seed {seed}[/]: already trained ({summary.steps} steps)")
+                continue
             console.print(f"[bold]separator {cue} seed {seed}[/]: {summary.steps} steps, "
                           f"{summary.samples_per_s:.1f} clips/s, stopped by {summary.stopped_by}; last L1 "
                           f"{last.get('loss', float('nan')):.4f} (cue-blind {last.get('cue_blind_l1', float('nan')):.4f})")
-            checkpoints[f"{cue}-seed{seed}"] = summary.checkpoint
     return checkpoints
 
 

@@ -12,15 +12,17 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
+import torch
 from typer.testing import CliRunner
 
 from avcurr.cli import app
 from avcurr.curricula import CurriculaConfig, build_curricula
 from avcurr.paths import bundled
+from avcurr.separation import SeparatorTask
 from avcurr.shards.build import BuildConfig, build_shards
 from avcurr.train import load_checkpoint
 from tests.cavl_fixtures import cavl_world  # noqa: F401 - session fixture
-from tests.separation_fixtures import separators  # noqa: F401 - session fixture
+from tests.separation_fixtures import separator_config, separators  # noqa: F401 - session fixture
 from tests.shards_fixtures import make_clip
 
 runner = CliRunner()
@@ -65,6 +67,18 @@ def test_train_separator_refuses_a_localizer_of_another_kind(cavl_world, separat
     result = runner.invoke(app, _train_args(cavl_world, tmp_path / "run", separators["localizer"],
                                             "--condition", "loud", "--max-steps", "1"))
     _one_line_error(result, "--condition must be one of centre, mask")
+    result = runner.invoke(app, _train_args(cavl_world, tmp_path / "run", separators["localizer"],
+                                            "--loss-weight", "loud", "--max-steps", "1"))
+    _one_line_error(result, "--loss-weight must be one of none, magnitude")
+
+
+def test_loss_weights_are_plain_or_loudness(cavl_world, separators, tmp_path):
+    mixture = torch.tensor([[[0.0, 1.0, 20.0]]])
+    plain_task = SeparatorTask(separator_config(cavl_world, tmp_path, separators["localizer"], "mask"))
+    torch.testing.assert_close(plain_task._weights(mixture), torch.ones(1, 1, 1, 3))
+    loud = SeparatorTask(separator_config(cavl_world, tmp_path, separators["localizer"], "mask",
+                                          loss_weight="magnitude"))._weights(mixture)
+    assert loud.mean().item() == pytest.approx(1.0) and loud[0, 0, 0, 2] > 4 * loud[0, 0, 0, 1] > 0
 
 
 def test_eval_separation_scores_both_cues_beside_floor_and_ceiling(cavl_world, separators, tmp_path):
