@@ -13,6 +13,8 @@ from avcurr.cli.synth import synth_command
 from avcurr.cli.shards import build_shards_command, verify_command
 from avcurr.cli.train import localize_command, train_command
 from avcurr.cli.evaluate import eval_app
+from avcurr.cli.separation import (music_splits_command, separate_command, separation_eval_command,
+                                   train_separator_command)
 
 # Plain-text help (no rich markup) for every command: the root's mode is inherited by all of them.
 app = command_group(
@@ -28,6 +30,10 @@ app.command("build-shards")(build_shards_command)
 app.command("verify")(verify_command)
 app.command("train")(train_command)
 app.command("localize")(localize_command)
+app.command("train-separator")(train_separator_command)
+app.command("separate")(separate_command)
+app.command("music-splits")(music_splits_command)
+eval_app.command("separation")(separation_eval_command)
 app.add_typer(eval_app, name="eval")
 
 
