@@ -38,11 +38,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--c1-minutes", type=float, default=10.0, help="wall-clock cap of stage c1")
     parser.add_argument("--c2-minutes", type=float, default=5.0, help="wall-clock cap of stage c2")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is faster on a busy machine)")
+    parser.add_argument("--visual-centres", action="store_true",
+                        help="also score eq. 7 told k_v = one visual centre per visible object plus the background")
     args = parser.parse_args(argv)
     run_recipe(args.work, Recipe(train_clips=args.train_clips, test_clips=args.test_clips,
                                  distractor_clips=args.distractor_clips, stages=(1, 2),
                                  steps=(args.c1_steps, args.c2_steps),
-                                 minutes=(args.c1_minutes, args.c2_minutes), threads=args.threads))
+                                 minutes=(args.c1_minutes, args.c2_minutes), threads=args.threads,
+                                 told=args.visual_centres))
 
 
 if __name__ == "__main__":
