@@ -26,9 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recipe_steps import World, console, evaluate, make_shards, make_world  # noqa: E402
-from localization_steps import (Training, curriculum_payoff, objects_seeds_table, over_seeds,  # noqa: E402
-                                report_dict, save_json, seeds_table, test_worlds, train)
+from avcurr.cli.common import say  # noqa: E402
+from recipe_steps import World, console, make_shards, make_world  # noqa: E402
+from localization_steps import (Training, curriculum_payoff, evaluated, objects_seeds_table,  # noqa: E402
+                                over_seeds, save_json, seeds_table, test_worlds, train)
 
 
 def cpu_seconds() -> float:
@@ -49,8 +50,9 @@ def build_data(work: Path, args) -> tuple[Path, dict[str, World]]:
 def run_seed(work: Path, shards: Path, tests: dict[str, World], seed: int, args) -> dict:
     """c1, then c2 from c1 and c2 from scratch (`curriculum_payoff`), each evaluated;
     {evaluation: report dict}."""
-    single = [tests[k] for k in ("single", "one_silent", "two_silent")]
-    double = [tests[k] for k in ("two_sources", "two_sources_silent")]
+    single = [tests[k] for k in ("alone", "1 silent", "2 silent")]
+    double = [tests[k] for k in ("2 sources", "2 src+silent")]
+    label = {world.name: name for name, world in tests.items()}
     run = work / "seeds" / f"seed{seed}" / "run"
     train(run, shards, 1, seed, Training(args.c1_steps, args.minutes, threads=args.threads))
     payoff = curriculum_payoff(work, shards, run / "c1" / "checkpoint.pt", double, seed=seed,
@@ -61,13 +63,13 @@ def run_seed(work: Path, shards: Path, tests: dict[str, World], seed: int, args)
     out: dict[str, dict] = {}
     for name, checkpoint in checkpoints.items():
         for test in single:
-            report = evaluate(work, shards, 1, test, overlays=args.overlays, told=args.visual_centres,
-                              checkpoint=checkpoint, out=work / "seeds" / f"seed{seed}" / "eval" / f"{name}-{test.name}")
-            out[f"{name} on {test.name}"] = report_dict(report)
+            out[f"{name} {label[test.name]}"] = evaluated(work, shards, test, checkpoint,
+                                                      work / "seeds" / f"seed{seed}" / "eval" / f"{name}-{test.name}",
+                                                      overlays=args.overlays, told=args.visual_centres)
     names = {"from_c1": "c2", "scratch": "c2 scratch"}
     for arm, reports in payoff.items():
         for test_name, report in reports.items():
-            out[f"{names[arm]} on {test_name}"] = report_dict(report)
+            out[f"{names[arm]} {label[test_name]}"] = report
     return out
 
 
@@ -99,20 +101,22 @@ def main(argv: list[str] | None = None) -> None:
     merged = over_seeds(list(per_seed.values()), "methods")
     objects = over_seeds(list(per_seed.values()), "objects")
     seeds = ", ".join(map(str, args.seeds))
-    tables = [seeds_table(f"Pointing game, seeds {seeds}", merged, "pointing"),
-              seeds_table(f"cIoU@0.5, seeds {seeds}", merged, "ciou_at_0.5"),
-              seeds_table(f"AUC, seeds {seeds}", merged, "auc"),
-              objects_seeds_table(f"Per sounding object (k_a = 2), seeds {seeds}", objects)]
+    def tables(full: bool) -> list:
+        return [seeds_table(f"Pointing game, seeds {seeds}", merged, "pointing", full),
+                seeds_table(f"cIoU@0.5, seeds {seeds}", merged, "ciou_at_0.5", full),
+                seeds_table(f"AUC, seeds {seeds}", merged, "auc", full),
+                objects_seeds_table(f"Per sounding object (k_a = 2), seeds {seeds}", objects, full)]
+
     rules = {r["rule_source"] + ": " + str(r["rule"]) for s in per_seed.values() for r in s.values()}
     for rule in sorted(rules):
-        console.print(f"rule {rule}")
-    for table in tables:
+        say("rule ", rule)
+    for table in tables(full=False):
         console.print(table)
     timing = {"wall_seconds": round(time.perf_counter() - started, 1),
               "cpu_seconds": round(cpu_seconds() - cpu_started, 1), "data": data}
     save_json(work / "results.json", {"per_seed": per_seed, "over_seeds": merged, "objects_over_seeds": objects,
                                       "args": vars(args), "timing": timing})
-    write_markdown(work / "results.md", tables)
+    write_markdown(work / "results.md", tables(full=True))
     console.print(f"wall {timing['wall_seconds']:.0f} s, CPU {timing['cpu_seconds']:.0f} s "
                   f"(quiet 2-core estimate {timing['cpu_seconds'] / 2 / 60:.1f} min); results: {work / 'results.json'}")
 

@@ -156,7 +156,7 @@ def run_recipe(work: Path, recipe: Recipe) -> dict:
         for test in tests:
             reports[f"c{stage} on {test.name}"] = evaluate(work, shards, stage, test, told=recipe.told)
     for name, report in reports.items():
-        console.print(f"[bold]{name}[/]: rule {report.rule.label} ({report.rule_source})")
+        console.print(f"[bold]{name}[/]: rule {report.rule.description} ({report.rule_source})")
     console.print(results_table("Localization (SoundNet-Flickr protocol) on held-out synthetic clips", reports))
     extra = {"training": training, "data_seconds": round(data_seconds, 1),
              "total_seconds": round(time.perf_counter() - started, 1), "recipe": recipe.__dict__}

@@ -13,16 +13,18 @@ from avcurr.train import TrainConfig, load_checkpoint, save_checkpoint, train_st
 from avcurr.train.checkpoint import NAME
 from tests.cavl_fixtures import cavl_world, random_batches  # noqa: F401 - session fixture
 
-RULE = LocalizationRule("cross", 2, 3)
+RULE = LocalizationRule("cross", 2, 3, train_extra_visual=3)
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A one-step c1 run trained with k_v = k_a + 2 and the cross readout; and a copy of its
+    """A one-step c1 run trained with k_v = k_a + 3, recording the cross readout with k_v = k_a + 2
+    and a 3 x 3 mean; and a copy of its
     checkpoint without the rule record (as written before rules were recorded)."""
     run = tmp_path_factory.mktemp("rule-run")
     train_stage(TrainConfig(run=run, model="tiny", batch_size=4, max_steps=1, device="cpu", threads=1,
-                            readout=RULE.readout, extra_visual=RULE.extra_visual, smooth=RULE.smooth), random_batches())
+                            train_extra_visual=3, readout=RULE.readout, extra_visual=RULE.extra_visual,
+                            smooth=RULE.smooth), random_batches())
     ckpt = run / "c1" / NAME
     state = load_checkpoint(ckpt)
     old = run / "old.pt"
@@ -38,8 +40,8 @@ def _evaluate(world, ckpt, out, **kw):
 
 def test_training_records_its_rule_and_clusters_with_it(recorded):
     state = recorded["state"]
-    assert state[RULE_KEY] == {"readout": "cross", "extra_visual": 2, "smooth": 3}
-    assert state["k_a"] == 1 and state["k_v"] == 3
+    assert state[RULE_KEY] == {"readout": "cross", "extra_visual": 2, "smooth": 3, "train_extra_visual": 3}
+    assert state["k_a"] == 1 and state["k_v"] == 4
 
 
 def test_evaluation_uses_the_recorded_rule(recorded, cavl_world, tmp_path):
@@ -48,10 +50,10 @@ def test_evaluation_uses_the_recorded_rule(recorded, cavl_world, tmp_path):
     assert list(report.summaries)[:3] == ["model", "paper_rule", "unrelated"]
     assert "cross, k_v = k_a + 2, 3x3 mean" in report.labels["model"]
     written = json.loads((tmp_path / "a" / "summary.json").read_text())
-    assert written["rule"] == {"readout": "cross", "extra_visual": 2, "smooth": 3}
+    assert written["rule"] == RULE.to_dict()
     # the model row is the recorded rule's, exactly: the same numbers as that rule given explicitly
     given = _evaluate(cavl_world, recorded["old"], tmp_path / "b", readout="cross", extra_visual=2, smooth=3)
-    assert given.rule_source == "given"
+    assert given.rule_source == "readout given"
     assert [r["model_ciou"] for r in report.rows] == [r["model_ciou"] for r in given.rows]
 
 

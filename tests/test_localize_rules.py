@@ -11,26 +11,26 @@ from avcurr.errors import AvcurrError
 from avcurr.localize.heatmap import (Embedded, cluster, distance_source_maps, neighbourhood_mean, rule_source_maps,
                                      unrelated_index, unrelated_maps)
 from avcurr.localize.objects import BACKGROUND, SceneObject, score_clip, summarise_objects, truth_objects
-from avcurr.localize.rules import PAPER_RULE, LocalizationRule, resolve_rule, rule_of_checkpoint
+from avcurr.localize.rules import DEFAULT_RULE, PAPER_RULE, LocalizationRule, resolve_rule, rule_of_checkpoint
 from avcurr.models import CAVL, CAVLOutput, Clusters, preset
 
 BACKGROUND_V, SOUNDING_V, SILENT_V = (0.0, 0.0), (3.0, 0.0), (2.5, 2.5)
 
 
-def scene(size: int = 8) -> torch.Tensor:
+def scene(size: int = 8, silent=SILENT_V) -> torch.Tensor:
     """A size x size visual feature map of 2-D vectors: background everywhere, the sounding object in
-    the top-left 3 x 3 block, a silent object (farther from the background than the sounding one is) in
-    the bottom-right 3 x 3 block; as 1 x N x 2."""
+    the top-left 3 x 3 block, a silent object (by default farther from the background than the
+    sounding one is) in the bottom-right 3 x 3 block; as 1 x N x 2."""
     fmap = torch.tensor(BACKGROUND_V).repeat(size, size, 1)
     fmap[:3, :3] = torch.tensor(SOUNDING_V)
-    fmap[-3:, -3:] = torch.tensor(SILENT_V)
+    fmap[-3:, -3:] = torch.tensor(silent)
     fmap += 0.01 * torch.randn(size, size, 2, generator=torch.Generator().manual_seed(0))
     return fmap.reshape(1, size * size, 2)
 
 
-def embedded(audio_at=(2.9, 0.1), size: int = 8) -> Embedded:
+def embedded(audio_at=(2.9, 0.1), size: int = 8, silent=SILENT_V) -> Embedded:
     audio = torch.tensor(audio_at).repeat(1, 6, 1) + 0.01 * torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(1))
-    return Embedded(audio=audio, audio_grid=(2, 3), visual=scene(size), visual_grid=(size, size))
+    return Embedded(audio=audio, audio_grid=(2, 3), visual=scene(size, silent), visual_grid=(size, size))
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,19 @@ def test_neighbourhood_mean_prefers_the_middle_of_an_object_to_a_lone_edge_cell(
 def test_cross_readout_is_the_assignment_to_the_audio_centre(model):
     maps = rule_source_maps(model, embedded(), 1, LocalizationRule("cross", 2))[0, 0]
     assert maps.shape == (8, 8) and maps[:3, :3].min() > 0.9 and maps[-3:, -3:].max() < 0.1
+
+
+def test_the_default_rule_points_at_the_location_nearest_the_audio_centre(model):
+    """The chosen readout (cross, k_v = k_a + 1, 3 x 3 mean) on a hand-made scene whose silent
+    object lies nearer the background than the sound: the peak is the middle of the sounding block
+    (the neighbourhood nearest the audio centre), and the silent object stays dark; when the audio
+    sounds like the other object, the peak moves there."""
+    assert DEFAULT_RULE.readout == "cross" and DEFAULT_RULE.extra_visual == 1 and DEFAULT_RULE.smooth == 3
+    maps = rule_source_maps(model, embedded(silent=(0.0, 2.5)), 1, DEFAULT_RULE)[0, 0]
+    assert divmod(int(maps.argmax()), 8) == (1, 1)
+    assert maps[-3:, -3:].max() < 0.2 * maps.max()
+    maps = rule_source_maps(model, embedded(audio_at=(0.1, 2.4), silent=(0.0, 2.5)), 1, DEFAULT_RULE)[0, 0]
+    assert divmod(int(maps.argmax()), 8) == (6, 6) and maps[1, 1] < 0.01
 
 
 def test_unrelated_centre_is_the_one_farthest_from_every_audio_centre():
@@ -132,13 +145,15 @@ def test_truth_objects_take_the_middle_frame_and_scale_to_the_grid():
 
 def test_rule_record_decides_and_an_unrecorded_checkpoint_gets_the_paper_rule():
     assert rule_of_checkpoint({}) == (PAPER_RULE, False)
-    recorded = {"localization_rule": {"readout": "distance", "extra_visual": 3, "smooth": 3}}
-    assert rule_of_checkpoint(recorded) == (LocalizationRule("distance", 3, 3), True)
+    recorded = {"localization_rule": {"readout": "distance", "extra_visual": 3, "smooth": 3, "train_extra_visual": 2}}
+    assert rule_of_checkpoint(recorded) == (LocalizationRule("distance", 3, 3, 2), True)
     rule, source = resolve_rule({})
     assert rule == PAPER_RULE and "paper's rule" in source
     rule, source = resolve_rule(recorded, extra_visual=1)
-    assert rule == LocalizationRule("distance", 1, 3) and source == "given"
-    assert rule_of_checkpoint({"localization_rule": {"readout": "cross", "extra_visual": 2}})[0].smooth == 1
+    assert rule == LocalizationRule("distance", 1, 3, 2) and source.startswith("readout given")
+    assert rule.same_readout(LocalizationRule("distance", 1, 3, 1)) and not rule.same_readout(PAPER_RULE)
+    older = rule_of_checkpoint({"localization_rule": {"readout": "cross", "extra_visual": 2}})[0]
+    assert older.smooth == 1 and older.train_extra_visual == 1
     with pytest.raises(AvcurrError, match="unknown readout"):
         LocalizationRule("attention", 1)
     with pytest.raises(AvcurrError, match=">= 1"):

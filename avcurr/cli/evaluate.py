@@ -52,7 +52,7 @@ def localization_command(
             sources=sources, visual_centres=visual_centres, readout=readout, extra_visual=extra_visual, smooth=smooth, truth=truth,
             batch_size=batch_size, overlays=overlays, xml_mode=xml_mode, device=device,
             seed=seed, limit=limit), console)
-    say(plain("rule: ", "bold"), f"{report.rule.label} ({report.rule_source})")
+    say(plain("rule: ", "bold"), f"{report.rule.description} ({report.rule_source})")
     console.print(localization_table(report.summaries, f"Localization on {report.summaries['model']['n']} images",
                                      report.labels))
     if report.objects:

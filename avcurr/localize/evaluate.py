@@ -81,7 +81,7 @@ def model_methods(rule: LocalizationRule, sources: int, told: int | None) -> dic
     """The model's rows and their labels: the rule in effect, the paper's rule beside it when it
     differs, eq. 7 with k_v told when asked, and the unrelated centre."""
     methods = {MODEL: f"model ({rule.label})"}
-    if rule != PAPER_RULE:
+    if not rule.same_readout(PAPER_RULE):
         methods[PAPER] = f"paper's rule ({PAPER_RULE.label} = {PAPER_RULE.visual_centres(sources)})"
     if told is not None:
         methods[TOLD] = f"told k_v = {told} (eq. 7)"

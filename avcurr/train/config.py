@@ -76,10 +76,11 @@ class TrainConfig(LoopConfig):
       `scene` (globally pooled embeddings compared directly: the paper's Table 1 baseline, CAVL-C0).
     init: checkpoint to start from instead of stage k-1's (weights only).
     shuffle_buffer: samples held by the loader for shuffling.
-    extra_visual / readout / smooth: the localization rule (`avcurr.localize.rules`): stage k
-      clusters into k_v = k + extra_visual visual centres (paper: 1, the background), and evaluation
-      reads the sound's location with `readout` and `smooth`; the rule is recorded in the
-      checkpoint, and evaluation of the checkpoint uses it. None: the default rule's part.
+    train_extra_visual / readout / extra_visual / smooth: the localization rule
+      (`avcurr.localize.rules`): stage k clusters into k_v = k + train_extra_visual visual centres
+      (the paper: 1, the background); evaluation reads the sound's location with `readout`, k_v =
+      k_a + extra_visual and `smooth`. The rule is recorded in the checkpoint, and evaluation of
+      the checkpoint uses it. None: the default rule's part.
     """
 
     stage: int = 1
@@ -91,8 +92,9 @@ class TrainConfig(LoopConfig):
     alignment: str = "source"
     init: Path | None = None
     shuffle_buffer: int = 256
-    extra_visual: int | None = None
+    train_extra_visual: int | None = None
     readout: str | None = None
+    extra_visual: int | None = None
     smooth: int | None = None
 
     def validate(self) -> "TrainConfig":
@@ -112,7 +114,7 @@ class TrainConfig(LoopConfig):
         """The rule this run trains with and records: the default rule with any part given here."""
         from avcurr.localize.rules import DEFAULT_RULE, with_parts
 
-        return with_parts(DEFAULT_RULE, self.readout, self.extra_visual, self.smooth)
+        return with_parts(DEFAULT_RULE, self.readout, self.extra_visual, self.smooth, self.train_extra_visual)
 
     def stage_dir(self, stage: int | None = None) -> Path:
         return Path(self.run) / f"c{self.stage if stage is None else stage}"

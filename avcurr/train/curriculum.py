@@ -50,7 +50,7 @@ class CurriculumTask(TrainTask):
         self.model_cfg = preset(cfg.model)
         self.rule = cfg.localization_rule()
         self.k_a = clusters_for_stage(cfg.stage)[0]
-        self.k_v = self.rule.visual_centres(self.k_a)
+        self.k_v = self.rule.training_visual_centres(self.k_a)
         self.curve_lines = {"pos_dist": (self.model_cfg.margin / 2, "margin / 2 (collapse)")}
         self._given = batches
 
