@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.table import Table
@@ -28,9 +28,17 @@ TEST_WORLDS = {
 }
 
 
-def test_worlds(clips: int) -> dict[str, World]:
-    """The five test worlds with `clips` clips each."""
-    return {label: World(clips=clips, **spec) for label, spec in TEST_WORLDS.items()}
+def test_worlds(clips: int, seed_offset: int = 0) -> dict[str, World]:
+    """The five test worlds with `clips` clips each; with a seed offset, other clips of the same
+    kinds (a held-out set: the rule was chosen on the first ones), named `<name>-s<seed>`."""
+    worlds = {}
+    for label, spec in TEST_WORLDS.items():
+        spec = dict(spec)
+        if seed_offset:
+            spec["seed"] += seed_offset
+            spec["name"] = f"{spec['name']}-s{spec['seed']}"
+        worlds[label] = World(clips=clips, **spec)
+    return worlds
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,15 @@ class Training:
 
 def train(run: Path, shards: Path, stage: int, seed: int, how: Training, *, split: str = "train",
           init: Path | None = None, lr: float | None = None):
-    """`avcurr train --stage c<stage>` into `run` (resumes; starts from run/c<stage-1> or `init`)."""
+    """`avcurr train --stage c<stage>` into `run` (resumes; starts from run/c<stage-1> or `init`);
+    skipped when the run already holds a finished one of at least `how.steps` steps (a rerun would
+    rewrite the checkpoint and so every evaluation of it)."""
     from avcurr.train import TrainConfig, train_stage
+
+    done = run / f"c{stage}" / "summary.json"
+    if done.is_file() and json.loads(done.read_text()).get("steps", 0) >= how.steps:
+        console.print(f"[bold]train[/] {run.name}/c{stage} seed {seed}: already trained")
+        return None
 
     summary = train_stage(TrainConfig(run=run, stage=stage, shards=shards, dataset=DATASET, split=split,
                                       model=how.model, batch_size=how.batch_size, max_steps=how.steps,
@@ -73,24 +88,31 @@ def evaluated(work: Path, shards: Path, test: World, checkpoint: Path, out: Path
 
 
 def curriculum_payoff(work: Path, shards: Path, c1_checkpoint: Path, tests: list[World], *, seed: int,
-                      how: Training, split: str = "train", overlays: int = 4, told: bool = False) -> dict[str, dict]:
+                      how: Training, split: str = "train", overlays: int = 4, told: bool = False,
+                      long_scratch_steps: int | None = None) -> dict[str, dict]:
     """Stage c2 trained from a c1 checkpoint vs from scratch, the same seed, data and steps, each
     scored on two-source test worlds per sounding object (k_a = 2: does each audio centre's map
     point at a different sounding object, and not at a silent one?).
 
     The c2 run from c1 uses the paper's stage-2 learning rate (stage 1's * 0.1); the run from
     scratch uses stage 1's (what a first stage trains with: 1e-4 would leave it untrained, which
-    would flatter the curriculum). Runs go to work/payoff/seed<seed>/{from_c1,scratch}/c2; returns
+    would flatter the curriculum). With `long_scratch_steps`, a third arm trains c2 from scratch
+    for that many steps (c1's and c2's together: as many steps as the curriculum took in all), so
+    that the curriculum is not credited with what more steps alone would give. Runs go to
+    work/payoff/seed<seed>/{from_c1,scratch,scratch_long}/c2; returns
     {arm: {test world: report}}; every report holds the unrelated-centre row too.
     """
     from avcurr.models import preset
 
-    arms = {"from_c1": dict(init=Path(c1_checkpoint), lr=None),
-            "scratch": dict(init=None, lr=preset(how.model).lr_for_stage(1))}
+    first_lr = preset(how.model).lr_for_stage(1)
+    arms = {"from_c1": (how, dict(init=Path(c1_checkpoint), lr=None)),
+            "scratch": (how, dict(init=None, lr=first_lr))}
+    if long_scratch_steps:
+        arms["scratch_long"] = (replace(how, steps=long_scratch_steps), dict(init=None, lr=first_lr))
     results: dict[str, dict] = {}
-    for arm, options in arms.items():
+    for arm, (arm_how, options) in arms.items():
         run = work / "payoff" / f"seed{seed}" / arm
-        train(run, shards, 2, seed, how, split=split, **options)
+        train(run, shards, 2, seed, arm_how, split=split, **options)
         results[arm] = {test.name: evaluated(work, shards, test, run / "c2" / "checkpoint.pt",
                                              work / "payoff" / f"seed{seed}" / "eval" / f"{arm}-{test.name}",
                                              overlays=overlays, told=told, truth=True)
