@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from avcurr.localize import LocalizationConfig, evaluate_localization
 from avcurr.localize.rules import PAPER_RULE, RULE_KEY, LocalizationRule
-from avcurr.train import TrainConfig, load_checkpoint, save_checkpoint, train_stage
+from avcurr.train import CurriculumTask, TrainConfig, load_checkpoint, save_checkpoint, train_stage
 from avcurr.train.checkpoint import NAME
 from tests.cavl_fixtures import cavl_world, random_batches  # noqa: F401 - session fixture
 
@@ -42,6 +43,19 @@ def test_training_records_its_rule_and_clusters_with_it(recorded):
     state = recorded["state"]
     assert state[RULE_KEY] == {"readout": "cross", "extra_visual": 2, "smooth": 3, "train_extra_visual": 3}
     assert state["k_a"] == 1 and state["k_v"] == 4
+
+
+@pytest.mark.parametrize("extra, stage", [(None, 1), (1, 2), (3, 2)])
+def test_training_clusters_with_the_rules_visual_centres(tmp_path, extra, stage):
+    task = CurriculumTask(TrainConfig(run=tmp_path, model="tiny", stage=stage, batch_size=2, max_steps=1,
+                                      train_extra_visual=extra).validate())
+    model = task.build_model()
+    asked = []
+    cluster = model.cluster
+    model.cluster = lambda x, k, grid: asked.append(k) or cluster(x, k, grid)
+    task.compute(model, next(random_batches(batch=2)), torch.device("cpu"))
+    expected = stage + (extra if extra is not None else 3)          # the default rule trains with k_a + 3
+    assert asked == [stage, expected] and task.checkpoint_extra()["k_v"] == expected
 
 
 def test_evaluation_uses_the_recorded_rule(recorded, cavl_world, tmp_path):
