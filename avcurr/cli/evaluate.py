@@ -42,7 +42,8 @@ def localization_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the random-map baseline.")] = 0,
 ) -> None:
-    """cIoU@0.5, AUC and pointing game (SoundNet-Flickr protocol) beside random, centre and whole-image maps."""
+    """cIoU@0.5, AUC and pointing game (SoundNet-Flickr protocol) of the checkpoint's localization rule, beside the
+    paper's rule, the unrelated visual centre and random, centre and whole-image maps."""
     from avcurr.localize import LocalizationConfig, evaluate_localization
 
     with reported_errors():
