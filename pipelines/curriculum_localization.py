@@ -8,6 +8,8 @@ shards, each evaluated on held-out synthetic clips against the trivial baselines
   three annotators on the middle frame);
 - distractor world: 60 clips with one sounding and one silent object (pointing game: does the map
   pick the object that makes the sound?);
+- every evaluation uses the localization rule the checkpoint records (the default rule, see
+  pipelines/README.md) beside the paper's rule; --visual-centres also scores eq. 7 told k_v;
 - stage c1 trains 600 steps (capped at --c1-minutes), stage c2 400 steps from c1's checkpoint
   (lr * 0.1). Longer c1 training overfits the 300 single-source clips: a 10-minute run
   (3,100 steps) scored lower than 600 steps on the held-out clips.
