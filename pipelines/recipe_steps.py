@@ -21,12 +21,17 @@ DATASET = "synth"
 class World:
     """One synthetic world and the shards built from it."""
 
-    name: str          # also the shard split: "train" or "test"
+    name: str          # the world's folder, and its shard split unless `split` names another
     clips: int
     seed: int
     min_sources: int
     max_sources: int
     distractors: int = 0
+    split: str | None = None   # several worlds may fill one split (e.g. train clips with and without distractors)
+
+    @property
+    def shard_split(self) -> str:
+        return self.split or self.name
 
 
 def make_world(work: Path, world: World, workers: int) -> Path:
@@ -54,35 +59,44 @@ def make_shards(work: Path, world: World, folder: Path, workers: int) -> Path:
                                           ontology=bundled("audioset", "ontology.json"), out=manifest))
     console.print(f"[bold]curricula[/] {world.name}: {dict(sorted(cur.per_curriculum.items()))}")
     shards = work / "shards"
-    built = build_shards(BuildConfig(manifest=manifest, out=shards, dataset=DATASET, split=world.name,
+    built = build_shards(BuildConfig(manifest=manifest, out=shards, dataset=DATASET, split=world.shard_split,
                                      media=folder / "media", workers=workers), console)
     console.print(f"[bold]shards[/] {world.name}: {dict(sorted(built.samples.items()))} new samples, "
                   f"{built.already_done} already done, {len(built.failures)} failures")
     return shards
 
 
-def evaluate(work: Path, shards: Path, stage: int, test: World, overlays: int = 12):
+def evaluate(work: Path, shards: Path, stage: int, test: World, overlays: int = 12, told: bool = False,
+             checkpoint: Path | None = None, out: Path | None = None, truth: bool = False):
     """`avcurr eval localization` of stage `stage`'s checkpoint on the test world's annotations.
 
-    One visual centre per visible object plus the background: k_v = sources + distractors + 1.
+    The checkpoint's own localization rule, beside the paper's (k_v = k_a + 1) and the unrelated
+    centre; with `told`, also eq. 7 told one visual centre per visible object plus the background
+    (k_v = sources + distractors + 1); with `truth`, also each audio centre's map per object.
     """
     from avcurr.localize import LocalizationConfig, evaluate_localization
 
+    folder = work / "worlds" / test.name
     report = evaluate_localization(LocalizationConfig(
-        checkpoint=work / "run" / f"c{stage}" / "checkpoint.pt", shards=shards,
-        annotations=work / "worlds" / test.name / "flickr" / "annotations",
-        out=work / "eval" / f"c{stage}-{test.name}", dataset=DATASET, split=test.name,
-        sources=test.max_sources, visual_centres=test.max_sources + test.distractors + 1, overlays=overlays),
-        console)
+        checkpoint=checkpoint or work / "run" / f"c{stage}" / "checkpoint.pt", shards=shards,
+        annotations=folder / "flickr" / "annotations", out=out or work / "eval" / f"c{stage}-{test.name}",
+        dataset=DATASET, split=test.shard_split,
+        curricula=tuple(f"c{k}" for k in range(test.min_sources, test.max_sources + 1)), sources=test.max_sources,
+        visual_centres=test.max_sources + test.distractors + 1 if told else None,
+        truth=folder / "truth" if truth else None, overlays=overlays), console)
     return report
 
 
-SHORT_METHOD = {"centre_gaussian": "centre", "whole_image": "whole"}
+SHORT_METHOD = {"centre_gaussian": "centre", "whole_image": "whole", "paper_rule": "paper k_v",
+                "told_kv": "told k_v"}
 
 
 def results_table(title: str, reports: dict[str, object]) -> Table:
     """One row per (checkpoint, method): cIoU@0.5, AUC, mean cIoU, pointing game (fits 80 columns)."""
-    table = Table(title=title, caption="centre: centre Gaussian; whole: whole image; point: pointing game")
+    table = Table(title=title, caption="model: the checkpoint's localization rule; paper k_v: eq. 7 with k_v = k_a + 1; "
+                                       "told k_v: eq. 7 told one centre per visible object; unrelated: the visual centre "
+                                       "farthest from the audio centre; centre: centre Gaussian; whole: whole image; "
+                                       "point: pointing game")
     for col in ("evaluation", "method", "cIoU@.5", "AUC", "mean", "point", "n"):
         table.add_column(col, justify="left" if col in ("evaluation", "method") else "right",
                          no_wrap=True)
@@ -113,6 +127,7 @@ class Recipe:
     batch_size: int = 16
     workers: int = 2
     threads: int | None = None
+    told: bool = False             # also score eq. 7 told k_v (one centre per visible object)
 
 
 def run_recipe(work: Path, recipe: Recipe) -> dict:
@@ -139,7 +154,9 @@ def run_recipe(work: Path, recipe: Recipe) -> dict:
                                  "seconds": round(summary.seconds, 1), "started_from": summary.started_from,
                                  "last": summary.last}
         for test in tests:
-            reports[f"c{stage} on {test.name}"] = evaluate(work, shards, stage, test)
+            reports[f"c{stage} on {test.name}"] = evaluate(work, shards, stage, test, told=recipe.told)
+    for name, report in reports.items():
+        console.print(f"[bold]{name}[/]: rule {report.rule.description} ({report.rule_source})")
     console.print(results_table("Localization (SoundNet-Flickr protocol) on held-out synthetic clips", reports))
     extra = {"training": training, "data_seconds": round(data_seconds, 1),
              "total_seconds": round(time.perf_counter() - started, 1), "recipe": recipe.__dict__}

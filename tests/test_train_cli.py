@@ -68,9 +68,12 @@ def test_eval_localization_scores_model_and_baselines(trained_run, cavl_world, t
                                  "--curricula", "c1,c2", "--annotations", str(cavl_world["annotations"]),
                                  "--out", str(out), "--overlays", "2", "--device", "cpu", "--visual-centres", "3"])
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())["methods"]
-    assert set(summary) == {"model", "random", "centre_gaussian", "whole_image"}
+    written = json.loads((out / "summary.json").read_text())
+    summary = written["methods"]
+    assert {"model", "told_kv", "unrelated", "random", "centre_gaussian", "whole_image"} <= set(summary)
     assert summary["model"]["n"] == 12 and 0 <= summary["model"]["auc"] <= 1
+    assert written["rule_source"] == "recorded in the checkpoint" and "rule:" in result.output
+    assert "told k_v = 3 (eq. 7)" in result.output and "unrelated centre" in result.output
     assert len((out / "per_image.csv").read_text().splitlines()) == 13
     assert len(list((out / "overlays").glob("*.png"))) == 2 and (out / "success_curves.png").is_file()
     assert "centre_gaussian" in result.output and "pointing" in result.output
@@ -84,6 +87,11 @@ def test_localize_draws_a_heatmap_for_one_frame_and_soundtrack(trained_run, cavl
                                  "--image", str(frame), "--audio", str(media), "--out", str(out), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "heatmap maximum" in result.output
+    assert "rule: " in result.output and "recorded in the checkpoint" in result.output
+    bad = runner.invoke(app, ["localize", "--checkpoint", str(trained_run["run"] / "c1" / "checkpoint.pt"),
+                              "--image", str(frame), "--audio", str(media), "--out", str(tmp_path / "x.png"),
+                              "--device", "cpu", "--readout", "attention"])
+    assert bad.exit_code == 2 and "unknown readout 'attention'" in bad.output and not (tmp_path / "x.png").exists()
 
 
 def test_cli_errors_are_one_line(cavl_world, tmp_path):

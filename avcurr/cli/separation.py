@@ -52,7 +52,7 @@ def train_separator_command(
 def separation_eval_command(
     checkpoint: Annotated[list[Path], typer.Option(help="Separator checkpoint; repeat the option to compare "
                                                         "several (e.g. a centre and a mask one) on the same mixtures.")],
-    shards: Annotated[Path, typer.Option(help="Shard root holding <dataset>/<split>/c1/*.tar of the test clips.")],
+    shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c1/*.tar of the test clips: a folder or a URL.")],
     out: Annotated[Path, typer.Option(help="Output folder: summary.json, per_mixture.csv, separated/*.wav, "
                                            "spectrograms.png.")],
     dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "synth",

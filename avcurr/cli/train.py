@@ -23,7 +23,7 @@ def parse_stage(stage: str) -> int:
 
 
 def train_command(
-    stage: Annotated[str, typer.Option(help="Curriculum stage c1..c4: streams the c<k> shards, k_a = k, k_v = k + 1.")],
+    stage: Annotated[str, typer.Option(help="Curriculum stage c1..c4: streams the c<k> shards, k_a = k audio centres.")],
     shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar: a folder or a URL "
                                              "(http://..., pipe:...).")],
     run: Annotated[Path, typer.Option(help="Run folder: writes <run>/c<k>/ and starts from <run>/c<k-1>/checkpoint.pt when present.")],
@@ -35,6 +35,14 @@ def train_command(
                                                 "pooled embeddings compared (its Table 1 baseline).")] = "source",
     lr: Annotated[Optional[float], typer.Option(help="Learning rate (default: base 1e-4, tiny 1e-3, times 0.1 ** (k - 1)).")] = None,
     init: Annotated[Optional[Path], typer.Option(help="Start from this checkpoint's weights instead of stage k-1's.")] = None,
+    train_extra_visual: Annotated[Optional[int], typer.Option(help="Visual centres beyond the sources while training: "
+                                                                   "k_v = k + M (default: the default rule's; the paper: 1).")] = None,
+    readout: Annotated[Optional[str], typer.Option(help="Localization readout recorded for evaluation: assignment (eq. 7), "
+                                                        "distance or cross (default: the default rule's).")] = None,
+    extra_visual: Annotated[Optional[int], typer.Option(help="Visual centres beyond the sources when localizing, "
+                                                             "recorded for evaluation (default: the default rule's).")] = None,
+    smooth: Annotated[Optional[int], typer.Option(help="Localization neighbourhood (odd number of feature cells) recorded "
+                                                       "for evaluation (default: the default rule's).")] = None,
     max_steps: MaxSteps = None, epochs: Epochs = None, max_minutes: MaxMinutes = None, device: Device = "auto",
     workers: Workers = 0, threads: Threads = None, seed: Seed = 0, ckpt_every: CkptEvery = 200,
     log_every: LogEvery = 10,
@@ -46,14 +54,17 @@ def train_command(
         k = parse_stage(stage)
         cfg = TrainConfig(run=run, stage=k, shards=shards, dataset=dataset, split=split, model=config,
                           batch_size=batch_size, alignment=alignment, lr=lr, init=init,
+                          train_extra_visual=train_extra_visual, readout=readout, extra_visual=extra_visual,
+                          smooth=smooth,
                           **loop_kwargs(max_steps, epochs, max_minutes, device, workers, threads, seed,
                                         ckpt_every, log_every))
         summary = train_stage(cfg, console=console)
     from avcurr.models import flops_per_sample, preset
 
-    gflops = flops_per_sample(preset(config), k, k + 1)["total"] / 1e9
+    rule = cfg.localization_rule()
+    gflops = flops_per_sample(preset(config), k, rule.training_visual_centres(k))["total"] / 1e9
     console.print(training_table(summary, f"Stage c{k} ({alignment}-level alignment)",
-                                 (("forward GFLOPs / sample", f"{gflops:.2f}"),)))
+                                 (("localization rule", rule.description), ("forward GFLOPs / sample", f"{gflops:.2f}"))))
 
 
 def localize_command(
@@ -61,13 +72,22 @@ def localize_command(
     image: Annotated[Path, typer.Option(help="The frame (any image file; resized to 256 x 256).")],
     audio: Annotated[Path, typer.Option(help="The soundtrack (any file ffmpeg reads; first 10 s).")],
     out: Annotated[Path, typer.Option(help="Output PNG: the frame and the heatmap over it.")],
-    sources: Annotated[int, typer.Option(help="Sounding objects to look for (k_a; k_v = k_a + 1).")] = 1,
+    sources: Annotated[int, typer.Option(help="Sounding objects to look for (k_a).")] = 1,
+    readout: Annotated[Optional[str], typer.Option(help="assignment (eq. 7), distance or cross (default: the checkpoint's "
+                                                        "rule; eq. 7 when it records none).")] = None,
+    extra_visual: Annotated[Optional[int], typer.Option(help="Visual centres beyond the sources, k_v = k_a + M "
+                                                             "(default: the checkpoint's; 1 when it records none).")] = None,
+    smooth: Annotated[Optional[int], typer.Option(help="Neighbourhood (odd number of feature cells) each location's "
+                                                       "score is averaged over (default: the checkpoint's).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
 ) -> None:
-    """Localize the sound's maker in a frame (eq. 7) and draw the heatmap over it."""
+    """Localize the sound's maker in a frame (the checkpoint's rule) and draw the heatmap over it."""
     from avcurr.localize.single import localize_files
 
     with reported_errors():
-        path, heat = localize_files(checkpoint, image, audio, out, sources, device)
+        result = localize_files(checkpoint, image, audio, out, sources, device, readout=readout,
+                                extra_visual=extra_visual, smooth=smooth)
+    heat = result.heatmap
     y, x = divmod(int(heat.argmax()), heat.shape[1])
-    say(plain("wrote ", "bold"), path, f"; heatmap maximum at x={x}, y={y} of {heat.shape[1]}x{heat.shape[0]}")
+    say(plain("rule: ", "bold"), f"{result.rule.description} ({result.rule_source})")
+    say(plain("wrote ", "bold"), result.path, f"; heatmap maximum at x={x}, y={y} of {heat.shape[1]}x{heat.shape[0]}")

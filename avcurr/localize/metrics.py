@@ -41,10 +41,15 @@ def ciou(predicted: np.ndarray, g: np.ndarray) -> float:
     return float(g[predicted].sum() / (g.sum() + np.count_nonzero(predicted & (g == 0))))
 
 
+def peak(heatmap: np.ndarray) -> tuple[int, int]:
+    """(y, x) of the heatmap's maximum; the centroid of tied maxima."""
+    ys, xs = np.nonzero(heatmap >= heatmap.max())
+    return int(round(ys.mean())), int(round(xs.mean()))
+
+
 def pointing_hit(heatmap: np.ndarray, g: np.ndarray) -> bool:
     """Whether the heatmap's maximum (the centroid of tied maxima) lies in a box."""
-    ys, xs = np.nonzero(heatmap >= heatmap.max())
-    y, x = int(round(ys.mean())), int(round(xs.mean()))
+    y, x = peak(heatmap)
     return bool(g[y, x] > 0)
 
 

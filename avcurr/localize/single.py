@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from avcurr.audio.spectrogram import N_SAMPLES, SAMPLE_RATE, log_spectrogram_tor
 from avcurr.errors import AvcurrError
 from avcurr.localize.heatmap import localize_batch
 from avcurr.localize.overlay import save_overlay
+from avcurr.localize.rules import LocalizationRule, resolve_rule
 from avcurr.media.ffmpeg import run_tool
 
 FRAME = 256
@@ -40,16 +42,32 @@ def load_audio(path: Path) -> np.ndarray:
     return np.pad(wave, (0, N_SAMPLES - wave.size))
 
 
+@dataclass
+class Localized:
+    """What `localize_files` drew: the PNG, the heatmap (256 x 256), the rule and where it came from."""
+
+    path: Path
+    heatmap: np.ndarray
+    rule: LocalizationRule
+    rule_source: str
+
+
 def localize_files(checkpoint: Path, image: Path, audio: Path, out: Path, sources: int = 1,
-                   device: str = "auto") -> tuple[Path, np.ndarray]:
-    """Draw the model's heatmap for (image, audio) over the frame into `out`; return it and the map."""
+                   device: str = "auto", readout: str | None = None, extra_visual: int | None = None,
+                   smooth: int | None = None) -> Localized:
+    """Draw the model's heatmap for (image, audio) over the frame into `out`, with the rule the
+    checkpoint records (the paper's when it records none) unless a part of it is given."""
     from avcurr.train.checkpoint import model_from_checkpoint
     from avcurr.train.device import pick_device
 
+    if sources < 1:
+        raise AvcurrError(f"--sources must be at least 1, got {sources}")
     dev = pick_device(device)
-    model, _ = model_from_checkpoint(checkpoint, dev)
+    model, state = model_from_checkpoint(checkpoint, dev)
+    rule, rule_source = resolve_rule(state, readout, extra_visual, smooth)
     frame = load_frame(image)
     spec = log_spectrogram_torch(torch.from_numpy(load_audio(audio))[None]).float()[:, None]
     pixels = torch.from_numpy(frame).permute(2, 0, 1)[None]
-    heat = localize_batch(model, spec.to(dev), pixels.to(dev), sources, size=FRAME)[0].cpu().numpy()
-    return save_overlay(frame, heat, Path(out), title=f"{Path(image).name} + {Path(audio).name}"), heat
+    heat = localize_batch(model, spec.to(dev), pixels.to(dev), sources, size=FRAME, rule=rule)[0].cpu().numpy()
+    path = save_overlay(frame, heat, Path(out), title=f"{Path(image).name} + {Path(audio).name}  ({rule.label})")
+    return Localized(path, heat, rule, rule_source)

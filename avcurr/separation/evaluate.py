@@ -45,7 +45,7 @@ class SeparationEvalConfig:
     forward pass. workers: processes running bss_eval (the slow part)."""
 
     checkpoints: tuple[Path, ...]
-    shards: Path
+    shards: Path | str
     out: Path
     dataset: str = "synth"
     split: str = "test"
@@ -99,7 +99,7 @@ def load_test_clips(cfg: SeparationEvalConfig) -> TestClips:
     """Every clip of the test split's curriculum (middle frame), silent ones set aside."""
     from avcurr.data import LoaderConfig, make_loader
 
-    loader = make_loader(LoaderConfig(root=Path(cfg.shards), dataset=cfg.dataset, split=cfg.split,
+    loader = make_loader(LoaderConfig(root=cfg.shards, dataset=cfg.dataset, split=cfg.split,
                                       curricula=(cfg.curriculum,), batch_size=16, shuffle_buffer=0, epochs=1,
                                       training=False, with_audio=True))
     keys, metas, waves, frames, specs, lengths, silent = [], [], [], [], [], [], []
@@ -117,7 +117,7 @@ def load_test_clips(cfg: SeparationEvalConfig) -> TestClips:
             frames.append((batch["image"][i] * 255).round().to(torch.uint8))
             specs.append(batch["spec"][i].half())
             lengths.append(length)
-    where = Path(cfg.shards) / cfg.dataset / cfg.split / cfg.curriculum
+    where = f"{cfg.shards}/{cfg.dataset}/{cfg.split}/{cfg.curriculum}"
     if len(keys) < 2:
         raise AvcurrError(f"{where} holds {len(keys)} usable clip(s) ({len(silent)} silent); a two-source "
                           "mixture needs at least 2")

@@ -76,6 +76,11 @@ class TrainConfig(LoopConfig):
       `scene` (globally pooled embeddings compared directly: the paper's Table 1 baseline, CAVL-C0).
     init: checkpoint to start from instead of stage k-1's (weights only).
     shuffle_buffer: samples held by the loader for shuffling.
+    train_extra_visual / readout / extra_visual / smooth: the localization rule
+      (`avcurr.localize.rules`): stage k clusters into k_v = k + train_extra_visual visual centres
+      (the paper: 1, the background); evaluation reads the sound's location with `readout`, k_v =
+      k_a + extra_visual and `smooth`. The rule is recorded in the checkpoint, and evaluation of
+      the checkpoint uses it. None: the default rule's part.
     """
 
     stage: int = 1
@@ -87,6 +92,10 @@ class TrainConfig(LoopConfig):
     alignment: str = "source"
     init: Path | None = None
     shuffle_buffer: int = 256
+    train_extra_visual: int | None = None
+    readout: str | None = None
+    extra_visual: int | None = None
+    smooth: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,7 +114,14 @@ class TrainConfig(LoopConfig):
             raise AvcurrError(f"--alignment must be one of {', '.join(ALIGNMENTS)}, got {self.alignment!r}")
         if self.init is not None and not Path(self.init).is_file():
             raise AvcurrError(f"--init checkpoint not found: {self.init}")
+        self.localization_rule()
         return self
+
+    def localization_rule(self):
+        """The rule this run trains with and records: the default rule with any part given here."""
+        from avcurr.localize.rules import DEFAULT_RULE, with_parts
+
+        return with_parts(DEFAULT_RULE, self.readout, self.extra_visual, self.smooth, self.train_extra_visual)
 
     def stage_dir(self, stage: int | None = None) -> Path:
         return Path(self.run) / f"c{self.stage if stage is None else stage}"

@@ -1,6 +1,7 @@
 """Training one curriculum stage of the audiovisual model (`avcurr train --stage cK`).
 
-Stage k streams the `c<k>` shards, clusters with k_a = k audio and k_v = k + 1 visual centres,
+Stage k streams the `c<k>` shards, clusters with k_a = k audio and k_v = k + m visual centres
+(the localization rule's m; the paper's m = 1 is one background centre),
 scores every (audio i, image j) pair of the batch by structural alignment (eq. 4) and trains with
 the contrastive loss (eq. 5); it starts from stage k-1's weights in the same run folder, at
 learning rate base * 0.1 ** (k - 1). With `alignment="scene"` the pairs are scored by the
@@ -47,7 +48,9 @@ class CurriculumTask(TrainTask):
         self.label = f"train c{cfg.stage}"
         self.batch_size = cfg.batch_size
         self.model_cfg = preset(cfg.model)
-        self.k_a, self.k_v = clusters_for_stage(cfg.stage)
+        self.rule = cfg.localization_rule()
+        self.k_a = clusters_for_stage(cfg.stage)[0]
+        self.k_v = self.rule.training_visual_centres(self.k_a)
         self.curve_lines = {"pos_dist": (self.model_cfg.margin / 2, "margin / 2 (collapse)")}
         self._given = batches
 
@@ -110,7 +113,10 @@ class CurriculumTask(TrainTask):
         return contrastive_loss(scores.float(), self.model_cfg.margin)
 
     def checkpoint_extra(self) -> dict:
-        return {"stage": self.cfg.stage, "alignment": self.cfg.alignment, "k_a": self.k_a, "k_v": self.k_v}
+        from avcurr.localize.rules import RULE_KEY
+
+        return {"stage": self.cfg.stage, "alignment": self.cfg.alignment, "k_a": self.k_a, "k_v": self.k_v,
+                RULE_KEY: self.rule.to_dict()}
 
 
 def train_stage(cfg: TrainConfig, batches: Iterable[dict] | None = None,
