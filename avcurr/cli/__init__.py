@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from avcurr import __version__
+from avcurr.cli.ave import ave_features_command, eval_ave_command, train_ave_command
 from avcurr.cli.curricula import build_curricula_command
 from avcurr.cli.fetch import fetch_app
 from avcurr.cli.synth import synth_command
@@ -31,6 +32,9 @@ app.command("verify")(verify_command)
 app.command("train")(train_command)
 app.command("localize")(localize_command)
 app.add_typer(eval_app, name="eval")
+app.command("ave-features")(ave_features_command)
+app.command("train-ave")(train_ave_command)
+eval_app.command("ave")(eval_ave_command)
 
 
 def _version(value: bool) -> None:

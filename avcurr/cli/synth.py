@@ -70,6 +70,9 @@ def synth_command(
     workers: Annotated[int, typer.Option(help="Parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace an existing world with other settings in --out.")] = False,
+    layout: Annotated[str, typer.Option(
+        help="standard, or ave: one audio-visual event per clip, AVE's lists in ave/ (uses --clips, --seed, "
+             "--size, --fps, --workers, --overwrite).")] = "standard",
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -82,7 +85,13 @@ def synth_command(
     from avcurr.synth import SynthConfig, synthesize
     from avcurr.synth.run import prepare_out
 
+    if layout == "ave":
+        from avcurr.cli.ave import synth_ave
+
+        return synth_ave(out or work_dir() / "synth-ave", clips, seed, size, fps, workers, overwrite)
     with reported_errors():
+        if layout != "standard":
+            raise AvcurrError(f"--layout must be standard or ave, got {layout!r}")
         lo, hi = _source_range(sources, min_sources, max_sources)
         cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
                           max_sources=hi, distractors=distractors, size=size, fps=fps, duration=duration,
