@@ -71,13 +71,15 @@ def test_lstm_fusion_reads_visual_plus_audio_and_audio():
 
 
 @pytest.mark.parametrize("pool", ["mean+max", "mean", "max"])
-def test_swab_weights_sum_to_one_over_segments(pool):
-    swab = SWAB(32, 20, pool)
+@pytest.mark.parametrize("rescale", [False, True])
+def test_swab_weights_sum_to_one_over_segments(pool, rescale):
+    swab = SWAB(32, 20, pool, rescale)
     h = torch.randn(B, T, 32)
     s, alpha = swab(h)
     assert s.shape == h.shape and alpha.shape == (B, T)
     assert torch.allclose(alpha.sum(1), torch.ones(B), atol=1e-6)
-    assert torch.allclose(s, alpha.unsqueeze(-1) * h)                            # eq. 11
+    scale = T if rescale else 1
+    assert torch.allclose(s, scale * alpha.unsqueeze(-1) * h, atol=1e-6)       # eq. 11 (times T)
 
 
 def test_swab_pooling_choice_changes_the_weights():

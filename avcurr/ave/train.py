@@ -40,7 +40,8 @@ class AveTrainConfig(LoopConfig):
 
     features: a feature folder in the official layout; mode: supervised, weak or unsupervised;
     model: ours, ave-baseline or ave-dmrn; modality / fusion / swab / aggregation: the ablations
-    of the paper's Tables 1-3 (see AveModelConfig); mil_pool: the weak mode's pooling over
+    of the paper's Tables 1-3 (see AveModelConfig); swab_rescale: s_t = T alpha_t h_t (see
+    AveModelConfig; False: eq. 11 as written); mil_pool: the weak mode's pooling over
     segments (mean, the paper; max, AVE-ECCV18's code); video_label: the weak mode's video labels
     ("event": AVE-ECCV18's, the event category; "present": every class present, background
     included; see avcurr.ave.annotations.video_targets); gamma: AVTGML's margin; batch_size:
@@ -56,6 +57,7 @@ class AveTrainConfig(LoopConfig):
     fusion: str = "avfb"
     swab: str = "mean+max"
     aggregation: bool = True
+    swab_rescale: bool = True
     mil_pool: str = "mean"
     video_label: str = "event"
     gamma: float = 0.7
@@ -85,7 +87,7 @@ class AveTrainConfig(LoopConfig):
         """The architecture these options name (not yet sized by the data)."""
         streams, fusion = modality_settings(self.modality, self.fusion)
         return AveModelConfig(model=self.model, streams=streams, fusion=fusion, swab=self.swab,
-                              aggregation=self.aggregation)
+                              aggregation=self.aggregation, swab_rescale=self.swab_rescale)
 
 
 class AveTask(TrainTask):

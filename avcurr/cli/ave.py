@@ -103,6 +103,10 @@ def train_ave_command(
     swab: Annotated[str, typer.Option(help="Table 3: SWAB pooling mean+max, mean, max, or none (no SWAB).")] = "mean+max",
     aggregation: Annotated[bool, typer.Option("--aggregation/--no-aggregation",
                                               help="Table 3: eq. 12's aggregation of both streams.")] = True,
+    swab_rescale: Annotated[bool, typer.Option(
+        "--swab-rescale/--no-swab-rescale",
+        help="SWAB output T * alpha_t * h_t (the same weights, on h_t's scale); --no-swab-rescale: eq. 11 as "
+             "written, alpha_t * h_t.")] = True,
     mil_pool: Annotated[str, typer.Option(help="Weak mode: pooling of the segment predictions, mean or max.")] = "mean",
     video_label: Annotated[str, typer.Option(
         help="Weak mode: event (AVE-ECCV18's video label: the event category) or present (every class "
@@ -122,7 +126,7 @@ def train_ave_command(
 
     with reported_errors():
         cfg = AveTrainConfig(run=run, features=features, mode=mode, model=model, modality=modality, fusion=fusion,
-                             swab=swab, aggregation=aggregation, mil_pool=mil_pool, video_label=video_label, gamma=gamma,
+                             swab=swab, aggregation=aggregation, swab_rescale=swab_rescale, mil_pool=mil_pool, video_label=video_label, gamma=gamma,
                              background_videos=background_videos, batch_size=batch_size, lr=lr,
                              **loop_kwargs(max_steps, epochs, max_minutes, device, workers, threads, seed,
                                            ckpt_every, log_every))

@@ -45,6 +45,13 @@ class AveModelConfig:
     P_t in eq. 9); classifier_hidden = 64 (a hidden FC before the C-way softmax, AVE-ECCV18's 64);
     baseline_att = 64 (the baseline's attention width; theirs is 49). The LSTM of AVFB's fusion has
     d_v hidden units so that IF_t = LF_t + MF_t (eq. 7) adds vectors of one width.
+
+    swab_rescale: s_t = T alpha_t h_t instead of eq. 11's alpha_t h_t. The weights still sum to 1
+    over the T segments (a uniform alpha leaves h_t as it is); only the constant scale changes.
+    Without it s_t is about T times smaller than h_t, and a model whose classifier reads only s_t
+    trains far slower: on the synthetic AVE world the visual-only model sat at the all-background
+    floor after 300 steps (train accuracy 0.51) and the audio-only one varied from 0.71 to 0.94
+    over seeds; with it they reach 0.93 and 1.00 (the full model is unchanged, 0.97).
     """
 
     model: str = "ours"
@@ -58,6 +65,7 @@ class AveModelConfig:
     mfb_factor: int = 5
     mfb_out: int = 128
     swab_dim: int = 128
+    swab_rescale: bool = True
     classifier_hidden: int = 64
     baseline_att: int = 64
     # From the data (0 until `with_data`):

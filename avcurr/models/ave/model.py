@@ -83,8 +83,9 @@ class AveNet(nn.Module):
         if self.has_audio:
             self.audio_lstm = nn.LSTM(cfg.audio_dim, hidden, batch_first=True, bidirectional=bi)
         if cfg.swab != "none":
-            self.swab = nn.ModuleDict({name: SWAB(cfg.lstm_out, cfg.swab_dim, cfg.swab) for name, on in
-                                       (("visual", self.has_visual), ("audio", self.has_audio)) if on})
+            streams = [name for name, on in (("visual", self.has_visual), ("audio", self.has_audio)) if on]
+            self.swab = nn.ModuleDict({name: SWAB(cfg.lstm_out, cfg.swab_dim, cfg.swab, cfg.swab_rescale)
+                                       for name in streams})
         n_streams = int(self.has_visual) + int(self.has_audio)
         width = cfg.lstm_out * (5 if cfg.aggregation else n_streams)
         self.classifier = classifier(width, cfg.classifier_hidden, cfg.classes)
