@@ -1,14 +1,17 @@
 """The AVE recipe ("See the Sound, Hear the Pixels"), end to end on a CPU, offline:
 
     synthetic AVE world -> ave-features (random tiny encoder) -> train-ave (supervised and weak,
-    ours and the AVE-ECCV18 baseline, the ablations of Tables 2-3), several seeds -> eval ave
-    -> Table 1-3 style tables beside the paper's numbers.
+    ours and the AVE-ECCV18 baseline, the ablations of Tables 2-3; unsupervised, AVTGML), several
+    seeds -> eval ave -> Table 1-3 style tables beside the paper's numbers -> ave-maps: the
+    attention maps of the three modes measured against the world's boxes (pointing game, cIoU,
+    distractor and silent-object tests) beside centre, uniform and random maps.
 
     python pipelines/ave.py --work avcurr-work/ave
 
 Every step keeps what is finished: rerun to resume. Writes results.json and results.md in --work,
 the world in world/, the features in features/, every run in runs/<config>-<mode>/s<seed>/
-(checkpoint, curves, eval/ with per_category.png and confusion.png).
+(checkpoint, curves, eval/ with per_category.png and confusion.png), the maps in maps/s<seed>/
+(maps_summary.json, per_segment_maps.csv; strips/*.png for seed 0).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ave_steps import (PAPER2, PAPER3, TABLE2, TABLE3, ablation_table, markdown, table1,  # noqa: E402
-                       table_runs, train_and_evaluate)
+from ave_steps import (PAPER2, PAPER3, TABLE2, TABLE3, ablation_table, maps_table, markdown,  # noqa: E402
+                       measure_maps, table1, table_runs, train_and_evaluate, unsupervised_runs)
 
 from avcurr.cli.common import console  # noqa: E402
 
@@ -95,13 +98,15 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     world = make_world(work, args.clips, args.jobs)
     features = make_features(work, world, args.threads)
-    runs = table_runs(ablations=not args.no_ablations)
+    runs = table_runs(ablations=not args.no_ablations) + unsupervised_runs()
     seeds = list(range(args.seeds))
     results = run_all(work, features, runs, seeds, args.steps, args.batch_size, args.jobs, args.threads)
     tables = [table1(results, floors_of(results))]
     if not args.no_ablations:
         tables += [ablation_table("Table 2: fusion strategies, supervised (%)", TABLE2, PAPER2, results),
                    ablation_table("Table 3: modules, supervised (%)", TABLE3, PAPER3, results)]
+    maps = [measure_maps(work, features, world, seed, strips=4 if seed == 0 else 0) for seed in seeds]
+    tables.append(maps_table(maps))
     for table in tables:
         console.print(table)
     wall = time.perf_counter() - started
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     console.print(f"wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min (quiet 2-core estimate {cpu / 120:.1f} min)")
     (work / "results.md").write_text("\n".join(markdown(t) for t in tables))
     (work / "results.json").write_text(json.dumps(
-        {"results": {f"{name}|{mode}": summaries for (name, mode), summaries in results.items()},
+        {"results": {f"{name}|{mode}": summaries for (name, mode), summaries in results.items()}, "maps": maps,
          "settings": vars(args) | {"work": str(work)}, "wall_seconds": wall, "cpu_seconds": cpu},
         indent=2, default=str) + "\n")
     console.print(f"results: [bold]{work / 'results.md'}[/], [bold]{work / 'results.json'}[/]")

@@ -93,14 +93,14 @@ def train_and_evaluate(work: Path, features: Path, run: Run, seed: int, steps: i
     return report.summary
 
 
-def spread(values: list[float], scale: float = 100.0) -> str:
+def spread(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
     """"mean ± std" (sample std over seeds) in percent."""
     if not values:
         return "-"
     mean = statistics.fmean(values) * scale
     if len(values) < 2:
-        return f"{mean:.1f}"
-    return f"{mean:.1f} ± {statistics.stdev(values) * scale:.1f}"
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
 
 
 def _paper(value) -> str:
@@ -145,3 +145,46 @@ def markdown(table: Table) -> str:
 
 def finite(value: float) -> float | None:
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+# Issue 10: the attention maps of the three modes (and the baseline's), measured on the test split.
+MAP_RUNS = (("ours supervised", Run("ours", "supervised")), ("ours weak", Run("ours", "weak")),
+            ("ours unsupervised", Run("ours", "unsupervised")),
+            ("AVE-ECCV18 supervised", Run("model-ave-baseline", "supervised", {"model": "ave-baseline"})))
+MAP_BASELINES = ("centre", "uniform", "random")
+
+
+def unsupervised_runs() -> list[Run]:
+    return [Run("ours", "unsupervised")]
+
+
+def measure_maps(work: Path, features: Path, world: Path, seed: int, strips: int) -> dict:
+    """`avcurr ave-maps` for one seed's checkpoints: {method: summary} (read back when done)."""
+    from avcurr.ave.maps_run import MapsConfig, ave_maps
+
+    out = Path(work) / "maps" / f"s{seed}"
+    done = out / "maps_summary.json"
+    if not done.is_file():
+        ave_maps(MapsConfig(checkpoints=tuple(run.folder(work, seed) / "checkpoint.pt" for _, run in MAP_RUNS),
+                            features=features, out=out, truth=world / "truth",
+                            videos=world / "media" if strips else None, count=strips, seed=seed))
+    methods = json.loads(done.read_text())["methods"]
+    names = dict(zip([f"{'ours' if r.options.get('model') is None else r.options['model']} {r.mode}"
+                      for _, r in MAP_RUNS], [n for n, _ in MAP_RUNS]))
+    return {names.get(k, k): v for k, v in methods.items()}
+
+
+def maps_table(per_seed: list[dict]) -> Table:
+    """Mean ± std over seeds of each method's map scores."""
+    table = Table(title="Attention maps (%) on the synthetic AVE test split, mean ± std over seeds",
+                  caption="point: pointing game on event segments; cIoU: mean cIoU there; src / dis: maxima on "
+                          "the sounding object / on the silent distractor; silent: on the event's object while "
+                          "it is silent")
+    for col in ("method", "point", "cIoU", "src", "dis", "silent"):
+        table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
+    keys = (("pointing", "point"), ("mean_ciou", "cIoU"), ("points_at_sounding", "src"),
+            ("points_at_distractor", "dis"), ("points_at_silent_object", "silent"))
+    for method in [n for n, _ in MAP_RUNS] + list(MAP_BASELINES):
+        values = [[s[method][k] for s in per_seed if s.get(method, {}).get(k) is not None] for k, _ in keys]
+        table.add_row(method, *(spread(v, digits=0) if v else "-" for v in values))
+    return table

@@ -41,3 +41,41 @@ def save_confusion(matrix: np.ndarray, names: list[str], path: Path) -> Path:
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def save_strip(frames: np.ndarray, maps: dict[str, np.ndarray], event: np.ndarray, path: Path, title: str,
+               truth: dict | None = None) -> Path:
+    """Fig. 6 style: one row per model, one column per segment (its middle frame with the map over
+    it); a bar above each column marks the event's seconds (green) and background (grey); with the
+    truth, the event object's box (lime) and a distractor's (red) in each frame."""
+    plt = _pyplot()
+    T = frames.shape[0]
+    names = list(maps)
+    fig, axes = plt.subplots(len(names), T, figsize=(1.25 * T, 1.35 * len(names) + 0.5), dpi=100, squeeze=False)
+    h, w = frames.shape[1:3]
+    for r, name in enumerate(names):
+        for t in range(T):
+            ax = axes[r, t]
+            ax.imshow(frames[t])
+            ax.imshow(maps[name][t], cmap="jet", alpha=0.45, extent=(0, w, h, 0))
+            for obj, colour in _boxes(truth, t):
+                x0, y0, x1, y1 = obj
+                ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colour, lw=0.8))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"{t}", fontsize=7, color="white",
+                             backgroundcolor="tab:green" if event[t] else "0.6")
+            if t == 0:
+                ax.set_ylabel(name, fontsize=7)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _boxes(truth: dict | None, t: int):
+    if truth is None:
+        return []
+    frame = truth["middle_frames"][t]
+    colours = {"event": "lime", "distractor": "red"}
+    return [(o["boxes"][frame], colours.get(o["role"], "white")) for o in truth["objects"] if o["visible"][t]]

@@ -157,3 +157,54 @@ def eval_ave_command(
     table.add_row("floor: most frequent event", f"{s['floors']['most_frequent_event']:.3f}")
     console.print(table)
     say(plain("wrote ", "bold"), out, " (summary.json, per_segment.csv, per_category.png, confusion.csv/.png)")
+
+
+def ave_maps_command(
+    checkpoint: Annotated[list[Path], typer.Option(help="An AVE checkpoint with spatial attention; repeat it to "
+                                                        "compare modes (one strip row each).")],
+    features: Annotated[Path, typer.Option(help="Their feature folder (with index.csv, as ave-features writes it).")],
+    out: Annotated[Path, typer.Option(help="Output folder: strips/*.png; with --truth maps_summary.json and "
+                                           "per_segment_maps.csv.")],
+    videos: Annotated[Optional[Path], typer.Option(help="Folder of the videos, for the strips' frames.")] = None,
+    truth: Annotated[Optional[Path], typer.Option(
+        help="A synthetic AVE world's truth/ folder: measure the maps (pointing game, cIoU, distractor and "
+             "silent-object tests) beside random, centre and uniform maps.")] = None,
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    count: Annotated[int, typer.Option(help="Strips to draw (the split's first videos).")] = 4,
+    row: Annotated[Optional[list[int]], typer.Option(help="Draw this feature row instead (repeatable).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Seed of the random-map baseline.")] = 0,
+) -> None:
+    """Attention maps of AVE models as Fig. 6-style strips, and measured on a synthetic AVE world."""
+    from avcurr.ave.maps_run import MapsConfig, ave_maps
+
+    with reported_errors():
+        if videos is None and truth is None:
+            from avcurr.errors import AvcurrError
+
+            raise AvcurrError("give --videos (to draw strips), --truth (to measure the maps) or both")
+        report = ave_maps(MapsConfig(checkpoints=tuple(checkpoint), features=features, out=out, videos=videos,
+                                     truth=truth, split=split, count=count, rows=tuple(row or ()), device=device,
+                                     seed=seed), console)
+    if report.summary:
+        console.print(maps_table(report.summary, f"Attention maps on {report.segments} event segments ({split})"))
+    say(plain("wrote ", "bold"), out)
+
+
+def _share(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def maps_table(summary: dict, title: str) -> Table:
+    """Pointing game and cIoU on event segments; the distractor and silent-object tests."""
+    table = Table(title=title, caption="point: pointing game; c@.5: share with cIoU >= 0.5; with a silent distractor "
+                                       "in view, the share of maxima on the sounding object (src) / on the distractor "
+                                       "(dis); silent: on the event's object while it is silent (lower = follows the "
+                                       "sound)")
+    for col in ("method", "point", "cIoU", "c@.5", "src", "dis", "silent"):
+        table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
+    for method, s in summary.items():
+        table.add_row(plain(method), _share(s["pointing"]), _share(s["mean_ciou"]), _share(s["ciou_at_0.5"]),
+                      _share(s["points_at_sounding"]), _share(s["points_at_distractor"]),
+                      _share(s["points_at_silent_object"]))
+    return table
