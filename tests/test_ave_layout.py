@@ -32,12 +32,14 @@ def test_reads_the_official_layout_exactly(tmp_path):
     a, v, y = features.take(features.split("test"))
     assert np.array_equal(v[1], visual[2]) and np.array_equal(a[0], audio[4])
     assert y[1, 3:7, 4].all() and y[1, :3, 28].all()
-    assert features.categories[-1] == "background" and len(features.categories) == 29
+    assert features.categories[0] == "Church bell" and features.categories[-1] == "background"
+    assert len(features.categories) == 29     # the bundled AVE list: the official class order
 
 
 def test_other_grids_and_widths_work_end_to_end(tmp_path):
     random_features(tmp_path, n=8, T=6, grid=(3, 4), d_v=12, d_a=5, classes=4)
     features = read_features(tmp_path)
+    assert features.categories == ["class 0", "class 1", "class 2", "background"]
     cfg = AveModelConfig().with_data(**features.sizes())
     audio, visual, _ = features.take([0, 1])
     out = build_ave_model(cfg)(torch.from_numpy(audio), torch.from_numpy(visual))

@@ -261,7 +261,10 @@ def extract_features(cfg: FeatureConfig, console: "Console | None" = None) -> Fe
     summary = FeatureSummary(out=out)
     marker = out / DONE
     if marker.is_file() and not (out / PARTS).is_dir():
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        try:
+            recorded = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AvcurrError(f"cannot read {marker}: {exc}; remove it to extract again") from None
         if recorded.get("settings") != settings:
             raise AvcurrError(f"{out} holds AVE features made with other settings; choose another --out")
         summary.reused, summary.rows, summary.noisy = len(jobs), recorded["rows"], recorded["noisy"]

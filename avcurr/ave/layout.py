@@ -171,15 +171,20 @@ class AveFeatures:
 
 
 def read_categories(folder: Path, classes: int) -> list[str]:
-    """Class names: categories.txt's events then background; generic names when it is absent."""
+    """Class names: categories.txt's events then background. Without one, the bundled AVE list when
+    there are 28 events (the official files' class order is that list's), else generic names."""
     path = Path(folder) / CATEGORIES
-    if path.is_file():
+    if not path.is_file():
+        from avcurr.paths import bundled
+
+        path = bundled("ave", CATEGORIES)
         names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if len(names) != classes - 1:
-            raise AvcurrError(f"{path} names {len(names)} events but the labels have {classes - 1} "
-                              f"(+ background)")
-        return names + [BACKGROUND]
-    return [f"class {i}" for i in range(classes - 1)] + [BACKGROUND]
+        return names + [BACKGROUND] if len(names) == classes - 1 else \
+            [f"class {i}" for i in range(classes - 1)] + [BACKGROUND]
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(names) != classes - 1:
+        raise AvcurrError(f"{path} names {len(names)} events but the labels have {classes - 1} (+ background)")
+    return names + [BACKGROUND]
 
 
 def read_index(folder: Path) -> list[dict]:
