@@ -33,11 +33,12 @@ from ave_steps import (PAPER2, PAPER3, TABLE2, TABLE3, ablation_table, maps_tabl
 from avcurr.cli.common import console  # noqa: E402
 
 
-def make_world(work: Path, clips: int, jobs: int) -> Path:
+def make_world(work: Path, clips: int, jobs: int, small_objects: bool) -> Path:
     from avcurr.synth.ave_world import AveWorldConfig, synthesize_ave
 
     out = work / "world"
-    summary = synthesize_ave(AveWorldConfig(out=out, clips=clips, seed=1, size=128, fps=8, workers=jobs))
+    summary = synthesize_ave(AveWorldConfig(out=out, clips=clips, seed=1, size=128, fps=8, workers=jobs,
+                                            small_objects=small_objects))
     console.print(f"[bold]world[/]: {summary.n_ok}/{summary.n_clips} clips ({summary.n_reused} kept) in "
                   f"{summary.seconds:.0f} s; per split {dict(sorted(summary.per_split.items()))}")
     if summary.failures:
@@ -92,11 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs trained at once (one process each)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--no-ablations", action="store_true", help="skip the runs of Tables 2-3")
+    parser.add_argument("--small-objects", action="store_true",
+                        help="a world of small objects (3-8 %% of the frame alone): a lone large object always "
+                             "covers the frame's centre, which the centre map then always points at")
     args = parser.parse_args(argv)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    world = make_world(work, args.clips, args.jobs)
+    world = make_world(work, args.clips, args.jobs, args.small_objects)
     features = make_features(work, world, args.threads)
     runs = table_runs(ablations=not args.no_ablations) + unsupervised_runs()
     seeds = list(range(args.seeds))

@@ -15,14 +15,14 @@ from avcurr.cli.training import (CkptEvery, Device, Epochs, LogEvery, MaxMinutes
 
 
 def synth_ave(out: Path, clips: int, seed: int, size: int, fps: int, workers: int, overwrite: bool,
-              background_clips: int | None = None) -> None:
+              small_objects: bool = False, background_clips: int | None = None) -> None:
     """`avcurr synth --layout ave`: write the AVE world and print its table."""
     from avcurr.progress import progress_bar
     from avcurr.synth.ave_world import AveWorldConfig, synthesize_ave
 
     with reported_errors():
         cfg = AveWorldConfig(out=out, clips=clips, seed=seed, size=size, fps=fps, workers=workers,
-                             background_clips=background_clips).validate()
+                             small_objects=small_objects, background_clips=background_clips).validate()
         with progress_bar(console, "synth ave", cfg.clips + cfg.background_clips) as bar:
             summary = synthesize_ave(cfg, on_clip=lambda record: bar.update(advance=1, info=record["key"]),
                                      overwrite=overwrite)

@@ -72,7 +72,7 @@ def synth_command(
         "--overwrite", help="Replace an existing world with other settings in --out.")] = False,
     layout: Annotated[str, typer.Option(
         help="standard, or ave: one audio-visual event per clip, AVE's lists in ave/ (uses --clips, --seed, "
-             "--size, --fps, --workers, --overwrite).")] = "standard",
+             "--size, --fps, --small-objects, --workers, --overwrite).")] = "standard",
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -88,7 +88,7 @@ def synth_command(
     if layout == "ave":
         from avcurr.cli.ave import synth_ave
 
-        return synth_ave(out or work_dir() / "synth-ave", clips, seed, size, fps, workers, overwrite)
+        return synth_ave(out or work_dir() / "synth-ave", clips, seed, size, fps, workers, overwrite, small_objects)
     with reported_errors():
         if layout != "standard":
             raise AvcurrError(f"--layout must be standard or ave, got {layout!r}")

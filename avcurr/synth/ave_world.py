@@ -55,7 +55,9 @@ class AveWorldConfig:
     """clips: event clips (split 8:1:1 by index into train, val, test, as AVE's 3339/402/402);
     background_clips: extra training clips without any event (None: one per ten event clips); events last min_event..max_event
     whole seconds of the `segments`-second clip; distractor_fraction / silent_fraction: the share
-    of clips with a silent visible distractor / whose background seconds show the object silent."""
+    of clips with a silent visible distractor / whose background seconds show the object silent;
+    small_objects: the standard world's small sizes (a lone object 3-8 % of the frame instead of
+    25-50 %, which always covers the frame's centre)."""
 
     out: Path
     clips: int = 400
@@ -68,6 +70,7 @@ class AveWorldConfig:
     distractor_fraction: float = 0.5
     silent_fraction: float = 0.5
     background_clips: int | None = None
+    small_objects: bool = False
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -94,7 +97,7 @@ class AveWorldConfig:
     def scene_config(self, distractor: bool) -> SynthConfig:
         return SynthConfig(out=self.out, clips=self.clips + self.background_clips, seed=self.seed,
                            min_sources=1, max_sources=1, distractors=int(distractor), size=self.size,
-                           fps=self.fps, duration=self.segments)
+                           fps=self.fps, duration=self.segments, small_objects=self.small_objects)
 
     def world(self) -> dict:
         d = asdict(self)
