@@ -177,12 +177,12 @@ def measure_maps(work: Path, features: Path, world: Path, seed: int, strips: int
 def maps_table(per_seed: list[dict]) -> Table:
     """Mean ± std over seeds of each method's map scores."""
     table = Table(title="Attention maps (%) on the synthetic AVE test split, mean ± std over seeds",
-                  caption="point: pointing game on event segments; cIoU: mean cIoU there; src / dis: maxima on "
-                          "the sounding object / on the silent distractor; silent: on the event's object while "
-                          "it is silent")
-    for col in ("method", "point", "cIoU", "src", "dis", "silent"):
+                  caption="point: pointing game on event segments (lone: those without a distractor); cIoU: "
+                          "mean cIoU there; src / dis: maxima on the sounding object / on the silent distractor; "
+                          "silent: on the event's object while it is silent")
+    for col in ("method", "point", "lone", "cIoU", "src", "dis", "silent"):
         table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
-    keys = (("pointing", "point"), ("mean_ciou", "cIoU"), ("points_at_sounding", "src"),
+    keys = (("pointing", "point"), ("pointing_lone", "lone"), ("mean_ciou", "cIoU"), ("points_at_sounding", "src"),
             ("points_at_distractor", "dis"), ("points_at_silent_object", "silent"))
     for method in [n for n, _ in MAP_RUNS] + list(MAP_BASELINES):
         values = [[s[method][k] for s in per_seed if s.get(method, {}).get(k) is not None] for k, _ in keys]

@@ -70,11 +70,14 @@ def test_scores_follow_where_the_map_points():
     assert score_map(scores, "good", on_source, seg) == (1.0, True)
     assert score_map(scores, "bad", on_distractor, seg) == (0.0, False)
     score_map(scores, "good", on_source, EventSegment(0, 0, (0, 0, 112, 112), None, sounding=False))
+    score_map(scores, "bad", on_distractor, EventSegment(0, 2, (0, 0, 112, 112), None))      # no distractor
     score_baseline_maps(scores, seg, np.random.default_rng(0))
     summary = scores.summary()
     assert summary["good"]["points_at_sounding"] == 1.0 and summary["good"]["points_at_distractor"] == 0.0
     assert summary["bad"]["points_at_distractor"] == 1.0 and summary["good"]["points_at_silent_object"] == 1.0
     assert summary["good"]["n"] == 1 and set(summary) == {"good", "bad", "random", "centre", "uniform"}
+    assert summary["good"]["lone_segments"] == 0 and summary["good"]["pointing_lone"] is None
+    assert summary["bad"]["lone_segments"] == 1 and summary["bad"]["pointing_lone"] == 0.0 and summary["bad"]["n"] == 2
     assert summary["centre"]["points_at_sounding"] == 0.0      # the centre lies between the two objects
 
 

@@ -102,15 +102,17 @@ def event_segments(truth: dict, row: int, silent: bool = False) -> list[EventSeg
 
 @dataclass
 class MapScores:
-    """Per method: cIoU and pointing hits on event segments; on distractor segments, whether the
-    maximum falls on the sounding object and whether on the distractor; on silent segments (the
-    object in view, silent), whether it falls on the silent object."""
+    """Per method: cIoU and pointing hits on event segments (and on those without a distractor
+    alone); on distractor segments, whether the maximum falls on the sounding object and whether
+    on the distractor; on silent segments (the object in view, silent), whether it falls on the
+    silent object."""
 
     cious: dict[str, list[float]] = field(default_factory=dict)
     hits: dict[str, list[bool]] = field(default_factory=dict)
     at_sounding: dict[str, list[bool]] = field(default_factory=dict)
     at_distractor: dict[str, list[bool]] = field(default_factory=dict)
     at_silent: dict[str, list[bool]] = field(default_factory=dict)
+    lone: dict[str, list[bool]] = field(default_factory=dict)
 
     def add(self, method: str, seg: EventSegment, c: float, hit: bool, heat: np.ndarray | None) -> None:
         if not seg.sounding:
@@ -118,7 +120,9 @@ class MapScores:
             return
         self.cious.setdefault(method, []).append(c)
         self.hits.setdefault(method, []).append(hit)
-        if seg.distractor is not None and heat is not None:
+        if seg.distractor is None:
+            self.lone.setdefault(method, []).append(hit)
+        elif heat is not None:
             self.at_sounding.setdefault(method, []).append(hit)
             self.at_distractor.setdefault(method, []).append(pointing_hit(heat, consensus(list(seg.distractor))))
 
@@ -127,8 +131,8 @@ class MapScores:
         for method in self.cious:
             s = summarise(self.cious[method], self.hits[method])
             near, far = self.at_sounding.get(method, []), self.at_distractor.get(method, [])
-            silent = self.at_silent.get(method, [])
-            s.update(distractor_segments=len(near), points_at_sounding=float(np.mean(near)) if near else None,
+            silent, lone = self.at_silent.get(method, []), self.lone.get(method, [])
+            s.update(lone_segments=len(lone), pointing_lone=float(np.mean(lone)) if lone else None,distractor_segments=len(near), points_at_sounding=float(np.mean(near)) if near else None,
                      points_at_distractor=float(np.mean(far)) if far else None, silent_segments=len(silent),
                      points_at_silent_object=float(np.mean(silent)) if silent else None)
             out[method] = s

@@ -197,14 +197,14 @@ def _share(value) -> str:
 
 def maps_table(summary: dict, title: str) -> Table:
     """Pointing game and cIoU on event segments; the distractor and silent-object tests."""
-    table = Table(title=title, caption="point: pointing game; c@.5: share with cIoU >= 0.5; with a silent distractor "
-                                       "in view, the share of maxima on the sounding object (src) / on the distractor "
-                                       "(dis); silent: on the event's object while it is silent (lower = follows the "
-                                       "sound)")
-    for col in ("method", "point", "cIoU", "c@.5", "src", "dis", "silent"):
+    table = Table(title=title, caption="point: pointing game (lone: segments without a distractor); with a silent "
+                                       "distractor in view, the share of maxima on the sounding object (src) / on the "
+                                       "distractor (dis); silent: on the event's object while it is silent (lower = "
+                                       "follows the sound)")
+    for col in ("method", "point", "lone", "cIoU", "src", "dis", "silent"):
         table.add_column(col, justify="left" if col == "method" else "right", no_wrap=True)
     for method, s in summary.items():
-        table.add_row(plain(method), _share(s["pointing"]), _share(s["mean_ciou"]), _share(s["ciou_at_0.5"]),
+        table.add_row(plain(method), _share(s["pointing"]), _share(s["pointing_lone"]), _share(s["mean_ciou"]),
                       _share(s["points_at_sounding"]), _share(s["points_at_distractor"]),
                       _share(s["points_at_silent_object"]))
     return table
