@@ -150,7 +150,7 @@ def finite(value: float) -> float | None:
 # Issue 10: the attention maps of the three modes (and the baseline's), measured on the test split.
 MAP_RUNS = (("ours supervised", Run("ours", "supervised")), ("ours weak", Run("ours", "weak")),
             ("ours unsupervised", Run("ours", "unsupervised")),
-            ("AVE-ECCV18 supervised", Run("model-ave-baseline", "supervised", {"model": "ave-baseline"})))
+            ("AVE-ECCV18 sup.", Run("model-ave-baseline", "supervised", {"model": "ave-baseline"})))
 MAP_BASELINES = ("centre", "uniform", "random")
 
 
