@@ -1,5 +1,5 @@
-"""`avcurr ave-features`, `avcurr train-ave`, `avcurr eval ave` and the AVE layout of `avcurr synth`:
-thin wrappers around avcurr.ave and avcurr.synth.ave_world."""
+"""`avcurr ave-features`, `avcurr train-ave`, `avcurr eval ave`, `avcurr ave-maps` and the AVE layout
+of `avcurr synth`: thin wrappers around avcurr.ave and avcurr.synth.ave_world."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 from avcurr.cli.common import console, plain, reported_errors, say
 from avcurr.cli.training import (CkptEvery, Device, Epochs, LogEvery, MaxMinutes, MaxSteps, Seed, Threads,
                                  Workers, loop_kwargs, training_table)
+from avcurr.errors import AvcurrError
 
 
 def synth_ave(out: Path, clips: int, seed: int, size: int, fps: int, workers: int, overwrite: bool,
@@ -180,8 +181,6 @@ def ave_maps_command(
 
     with reported_errors():
         if videos is None and truth is None:
-            from avcurr.errors import AvcurrError
-
             raise AvcurrError("give --videos (to draw strips), --truth (to measure the maps) or both")
         report = ave_maps(MapsConfig(checkpoints=tuple(checkpoint), features=features, out=out, videos=videos,
                                      truth=truth, split=split, count=count, rows=tuple(row or ()), device=device,
