@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from avcurr import __version__
+from avcurr.cli.ave import ave_features_command, ave_maps_command, eval_ave_command, train_ave_command
 from avcurr.cli.common import command_group
 from avcurr.cli.curricula import build_curricula_command
 from avcurr.cli.fetch import fetch_app
@@ -35,6 +36,10 @@ app.command("separate")(separate_command)
 app.command("music-splits")(music_splits_command)
 eval_app.command("separation")(separation_eval_command)
 app.add_typer(eval_app, name="eval")
+app.command("ave-features")(ave_features_command)
+app.command("train-ave")(train_ave_command)
+app.command("ave-maps")(ave_maps_command)
+eval_app.command("ave")(eval_ave_command)
 
 
 def _version(value: bool) -> None:

@@ -79,6 +79,9 @@ def synth_command(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace a synthetic world with other settings in --out (only the files of "
                             "that world; a folder that is not a synth world is never cleared).")] = False,
+    layout: Annotated[str, typer.Option(
+        help="standard, or ave: one audio-visual event per clip, AVE's lists in ave/ (uses --clips, --seed, "
+             "--size, --fps, --small-objects, --workers, --overwrite).")] = "standard",
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -91,7 +94,13 @@ def synth_command(
     from avcurr.synth import SynthConfig, synthesize
     from avcurr.synth.run import prepare_out
 
+    if layout == "ave":
+        from avcurr.cli.ave import synth_ave
+
+        return synth_ave(out or work_dir() / "synth-ave", clips, seed, size, fps, workers, overwrite, small_objects)
     with reported_errors(), interruptible("rerun the same command to finish (finished clips are kept)"):
+        if layout != "standard":
+            raise AvcurrError(f"--layout must be standard or ave, got {layout!r}")
         lo, hi = _source_range(sources, min_sources, max_sources)
         cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
                           max_sources=hi, distractors=distractors, size=size, fps=fps, duration=duration,
