@@ -12,6 +12,8 @@ from avcurr.cli.synth import synth_command
 from avcurr.cli.shards import build_shards_command, verify_command
 from avcurr.cli.train import localize_command, train_command
 from avcurr.cli.evaluate import eval_app
+from avcurr.cli.counting import eval_counting_command, train_counter_command
+from avcurr.cli.probe import eval_esc50_command
 
 app = typer.Typer(
     name="avcurr",
@@ -30,6 +32,9 @@ app.command("build-shards")(build_shards_command)
 app.command("verify")(verify_command)
 app.command("train")(train_command)
 app.command("localize")(localize_command)
+app.command("train-counter")(train_counter_command)
+eval_app.command("counting")(eval_counting_command)
+eval_app.command("esc50")(eval_esc50_command)
 app.add_typer(eval_app, name="eval")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -16,6 +17,12 @@ from avcurr.paths import work_dir
 
 if TYPE_CHECKING:
     from avcurr.synth import SynthSummary
+
+
+class Layout(str, Enum):
+    standard = "standard"
+    esc50 = "esc50"
+
 
 MAX_SOURCES = 4  # kept equal to avcurr.synth.config.MAX_SOURCES (checked by the tests); numpy loads lazily
 
@@ -70,6 +77,9 @@ def synth_command(
     workers: Annotated[int, typer.Option(help="Parallel worker processes.")] = 1,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace an existing world with other settings in --out.")] = False,
+    layout: Annotated[Layout, typer.Option(
+        help="standard: audiovisual clips; esc50: 5 s 44.1 kHz WAVs of the 10 categories in ESC-50's layout "
+             "(audio/, meta/esc50.csv; 5 folds, --clips in all) for avcurr eval esc50.")] = Layout.standard,
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -82,6 +92,10 @@ def synth_command(
     from avcurr.synth import SynthConfig, synthesize
     from avcurr.synth.run import prepare_out
 
+    if layout == Layout.esc50:
+        from avcurr.cli.synth_esc50 import synth_esc50
+
+        return synth_esc50(out or work_dir() / "esc50", clips, seed, overwrite)
     with reported_errors():
         lo, hi = _source_range(sources, min_sources, max_sources)
         cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
