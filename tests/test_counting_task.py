@@ -44,9 +44,10 @@ def test_counter_shapes_and_widths():
 
 
 def test_training_on_a_fixed_batch_lowers_the_poisson_loss(tmp_path):
-    summary = train_counter(_cfg(tmp_path, max_steps=25), _counted(random_batches(batch=4)))
+    summary = train_counter(_cfg(tmp_path, max_steps=12), _counted(random_batches(batch=4)))
     rows = MetricsLog(tmp_path / "counter").rows()
-    assert rows[-1]["loss"] < rows[0]["loss"] - 0.05, (rows[0]["loss"], rows[-1]["loss"])
+    late = sum(r["loss"] for r in rows[-6:]) / 6
+    assert late < rows[0]["loss"] - 0.3, (rows[0]["loss"], late)
     state = load_checkpoint(tmp_path / "counter" / "checkpoint.pt", kind="counter")
     assert state["head"] == "poisson" and summary.started_from == "scratch"
     assert isinstance(state["optimizer"]["param_groups"][0]["momentum"], float)  # SGD with momentum
