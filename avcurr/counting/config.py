@@ -28,6 +28,7 @@ class CounterTrainConfig(LoopConfig):
     init: a cavl (or counter) checkpoint whose audio net starts the counter; None = random init.
     batch_size: clips per step; each slot draws its curriculum in proportion to its size.
     shuffle_buffer: samples each curriculum's stream holds for shuffling.
+    num_workers (from LoopConfig): loader processes of each curriculum's stream.
 
     Optimiser and schedule (supplement 6.3): SGD with momentum 0.9, learning rate 1e-2 (`lr`
     overrides it), "decays by 0.01/(1 + epoch * 0.5)". We read this as Keras-style time-based
