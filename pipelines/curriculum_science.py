@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None) -> dict:
     plot_curves(work, plan.seeds, FIG4A, work / "fig4a.png", "Fig. 4a: c1 vs c3 vs every curriculum mixed")
     plot_curves(work, plan.seeds, FIG4B, work / "fig4b.png", "Fig. 4b: c3 from random init vs from c2")
     plot_tables(results["table1"], results["table2"], work / "tables.png")
+    # A rerun skips finished steps, so its timing is its own: every invocation's is kept in timing.jsonl.
+    history = work / "timing.jsonl"
+    earlier = history.read_text() if history.is_file() else ""
+    atomic_write(history, earlier + json.dumps({k: v for k, v in results["timing"].items() if k != "chains"}) + "\n")
     atomic_write(work / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     atomic_write(work / "results.md", markdown(results))
     console.print(markdown(results), markup=False, highlight=False)

@@ -186,7 +186,8 @@ def markdown(results: dict) -> str:
     for label in TABLE2_ROWS:
         med = t2[label]["median_lambda_per_count"]
         lines.append(f"- {label}: " + ", ".join(f"{k}: {v['mean']:.2f}" for k, v in med.items()))
-    lines += ["", f"Wall time {results['timing']['wall_seconds']:.0f} s; CPU time "
+    lines += ["", f"This invocation (a rerun skips finished steps; every invocation is in timing.jsonl): "
+              f"wall time {results['timing']['wall_seconds']:.0f} s; CPU time "
               f"{results['timing']['cpu_seconds']:.0f} s (quiet 2-core estimate: CPU / 2 = "
               f"{results['timing']['cpu_seconds'] / 2 / 60:.1f} min); load average at the start "
               f"{results['timing']['load_at_start']}, at the end {results['timing']['load_at_end']}.", ""]
