@@ -26,7 +26,8 @@ def train_counter_command(
                                                           "c<k> present; c5 clips count as 5).")] = None,
     init: Annotated[Optional[Path], typer.Option(help="Curriculum checkpoint whose audio net starts the counter "
                                                       "(default: random init).")] = None,
-    config: Annotated[str, typer.Option(help="Model configuration: 'paper' (FC 512-512-1) or 'tiny' (64-64-1).")] = "paper",
+    config: Annotated[str, typer.Option(
+        help="Model configuration: 'paper' (FC 512-512-1) or 'tiny' (64-64-1).")] = "paper",
     head: Annotated[str, typer.Option(help="poisson: lambda = softplus(out), Poisson NLL (the paper's); softmax: "
                                            "a 5-way classifier on the same features.")] = "poisson",
     batch_size: Annotated[int, typer.Option(help="Clips per step, curricula mixed in proportion to their size.")] = 16,
@@ -54,7 +55,8 @@ def eval_counting_command(
     out: Annotated[Path, typer.Option(help="Output folder: summary.json, per_clip.csv, confusion.png.")],
     dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "audioset",
     split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "test",
-    curricula: Annotated[Optional[str], typer.Option(help="Comma-separated curricula (default: every c<k> present).")] = None,
+    curricula: Annotated[Optional[str], typer.Option(
+        help="Comma-separated curricula (default: every c<k> present).")] = None,
     batch_size: Annotated[int, typer.Option(help="Clips per forward pass.")] = 32,
     limit: Annotated[Optional[int], typer.Option(help="Score at most about this many clips.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",

@@ -129,7 +129,8 @@ def evaluate_counting(cfg: CountingEvalConfig, console: "Console | None" = None)
     for rule, pred in predicted.items():
         for row, p in zip(rows, pred):
             row[f"pred_{rule}"] = int(p)
-    report = CountingReport(head=head, n=len(truth), counts={int(k): int(v) for k, v in sorted(Tally(truth.tolist()).items())},
+    counts = {int(k): int(v) for k, v in sorted(Tally(truth.tolist()).items())}
+    report = CountingReport(head=head, n=len(truth), counts=counts,
                             rules={rule: {"rule": RULE_TEXT[rule], **rule_scores(truth, pred, max_count)}
                                    for rule, pred in predicted.items()},
                             baselines=baselines(truth, state.get("train_counts"), max_count))
@@ -156,7 +157,8 @@ def _lambda_medians(truth: np.ndarray, lam: np.ndarray) -> dict:
                                  for k in np.unique(truth)}}
 
 
-def _write(cfg: CountingEvalConfig, report: CountingReport, rows: list[dict], state: dict, extra: dict) -> dict[str, Path]:
+def _write(cfg: CountingEvalConfig, report: CountingReport, rows: list[dict], state: dict,
+           extra: dict) -> dict[str, Path]:
     out = Path(cfg.out)
     files = {"summary": out / "summary.json", "per_clip": out / "per_clip.csv", "confusion": out / "confusion.png"}
     text = io.StringIO(newline="")

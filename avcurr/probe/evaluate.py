@@ -66,7 +66,6 @@ def evaluate_esc50(cfg: Esc50ProbeConfig, console: "Console | None" = None,
     """Probe the checkpoint's audio net and a random one; write the results under cfg.out.
     `data` reuses clips decoded earlier (several checkpoints on one folder)."""
     from avcurr.models.audio_weights import audio_net_from_checkpoint, random_audio_net
-    from avcurr.models.config import ModelConfig
     from avcurr.train.device import pick_device
 
     device = pick_device(cfg.device)
