@@ -28,6 +28,8 @@ class World:
     max_sources: int
     distractors: int = 0
     split: str | None = None   # several worlds may fill one split (e.g. train clips with and without distractors)
+    size: int = 256             # frame side in pixels and frames per second of the media
+    fps: int = 8
 
     @property
     def shard_split(self) -> str:
@@ -40,7 +42,8 @@ def make_world(work: Path, world: World, workers: int) -> Path:
 
     out = work / "worlds" / world.name
     cfg = SynthConfig(out=out, clips=world.clips, seed=world.seed, min_sources=world.min_sources,
-                      max_sources=world.max_sources, distractors=world.distractors, workers=workers)
+                      max_sources=world.max_sources, distractors=world.distractors, size=world.size,
+                      fps=world.fps, workers=workers)
     summary = synthesize(cfg)
     console.print(f"[bold]synth[/] {world.name}: {summary.n_ok}/{world.clips} clips "
                   f"({summary.n_reused} reused) in {summary.seconds:.0f} s; per n_sources "

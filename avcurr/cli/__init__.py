@@ -16,6 +16,8 @@ from avcurr.cli.train import localize_command, train_command
 from avcurr.cli.evaluate import eval_app
 from avcurr.cli.separation import (music_splits_command, separate_command, separation_eval_command,
                                    train_separator_command)
+from avcurr.cli.counting import eval_counting_command, train_counter_command
+from avcurr.cli.probe import eval_esc50_command
 
 # Plain-text help (no rich markup) for every command: the root's mode is inherited by all of them.
 app = command_group(
@@ -35,6 +37,9 @@ app.command("train-separator")(train_separator_command)
 app.command("separate")(separate_command)
 app.command("music-splits")(music_splits_command)
 eval_app.command("separation")(separation_eval_command)
+app.command("train-counter")(train_counter_command)
+eval_app.command("counting")(eval_counting_command)
+eval_app.command("esc50")(eval_esc50_command)
 app.add_typer(eval_app, name="eval")
 app.command("ave-features")(ave_features_command)
 app.command("train-ave")(train_ave_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -16,6 +17,13 @@ from avcurr.paths import work_dir
 
 if TYPE_CHECKING:
     from avcurr.synth import SynthSummary
+
+
+class Layout(str, Enum):
+    standard = "standard"
+    ave = "ave"
+    esc50 = "esc50"
+
 
 MAX_SOURCES = 4  # kept equal to avcurr.synth.config.MAX_SOURCES (checked by the tests); numpy loads lazily
 
@@ -79,9 +87,11 @@ def synth_command(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace a synthetic world with other settings in --out (only the files of "
                             "that world; a folder that is not a synth world is never cleared).")] = False,
-    layout: Annotated[str, typer.Option(
-        help="standard, or ave: one audio-visual event per clip, AVE's lists in ave/ (uses --clips, --seed, "
-             "--size, --fps, --small-objects, --workers, --overwrite).")] = "standard",
+    layout: Annotated[Layout, typer.Option(
+        help="standard: audiovisual clips; ave: one audio-visual event per clip, AVE's lists in ave/ (uses "
+             "--clips, --seed, --size, --fps, --small-objects, --workers, --overwrite); esc50: 5 s 44.1 kHz "
+             "WAVs of the 10 categories in ESC-50's layout (audio/, meta/esc50.csv; 5 folds, --clips in all) "
+             "for avcurr eval esc50.")] = Layout.standard,
 ) -> None:
     """Generate a synthetic audiovisual world with known ground truth, in the real datasets' formats.
 
@@ -94,13 +104,15 @@ def synth_command(
     from avcurr.synth import SynthConfig, synthesize
     from avcurr.synth.run import prepare_out
 
-    if layout == "ave":
+    if layout == Layout.ave:
         from avcurr.cli.ave import synth_ave
 
         return synth_ave(out or work_dir() / "synth-ave", clips, seed, size, fps, workers, overwrite, small_objects)
+    if layout == Layout.esc50:
+        from avcurr.cli.synth_esc50 import synth_esc50
+
+        return synth_esc50(out or work_dir() / "esc50", clips, seed, overwrite)
     with reported_errors(), interruptible("rerun the same command to finish (finished clips are kept)"):
-        if layout != "standard":
-            raise AvcurrError(f"--layout must be standard or ave, got {layout!r}")
         lo, hi = _source_range(sources, min_sources, max_sources)
         cfg = SynthConfig(out=out or work_dir() / "synth", clips=clips, seed=seed, min_sources=lo,
                           max_sources=hi, distractors=distractors, size=size, fps=fps, duration=duration,

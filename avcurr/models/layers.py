@@ -24,6 +24,19 @@ def conv_stack(in_channels: int, layers: tuple, batch_norm: bool) -> nn.Sequenti
     return nn.Sequential(*modules)
 
 
+def fc_stack(in_features: int, widths: tuple[int, ...]) -> nn.Sequential:
+    """Linear layers of the given output widths, a ReLU between two (none after the last):
+    `fc_stack(512, (512, 1))` is the counter's FC 512-512-1."""
+    modules: list[nn.Module] = []
+    features = in_features
+    for i, width in enumerate(widths):
+        modules.append(nn.Linear(features, width))
+        if i < len(widths) - 1:
+            modules.append(nn.ReLU(inplace=True))
+        features = width
+    return nn.Sequential(*modules)
+
+
 def out_channels(layers: tuple) -> int:
     """Channels of the stack's output (its last int)."""
     return [v for v in layers if v != M][-1]
