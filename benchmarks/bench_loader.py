@@ -1,7 +1,7 @@
 """Benchmark the webdataset loader against a bare tar loop, locally and over loopback HTTP, in one run.
 
 Shards: `avcurr synth` clips built into shards once (in --work, reused), repeated to --samples
-samples, with each curriculum's `shards.json` (the wids index) beside them. The same folder is
+samples, with each curriculum's `_shards.json` (the wids index) beside them. The same folder is
 served by a real HTTP server (`python -m http.server`, a separate process on 127.0.0.1) for the
 remote rows.
 
@@ -89,6 +89,7 @@ def prepare(work: Path, samples: int) -> tuple[Path, list[Path]]:
             target = shard_path(root, "bench", "train", "c1", number)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(original, target)
+            stats_path(target).parent.mkdir(exist_ok=True)
             shutil.copy(stats_path(original), stats_path(target))
             count += read_stats(original)["n_samples"]
             tars.append(target)

@@ -1,4 +1,4 @@
-"""The loader on URL roots: http(s) through shards.json, brace URLs, pipe: commands, file: URLs."""
+"""The loader on URL roots: http(s) through _shards.json, brace URLs, pipe: commands, file: URLs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ ALL = ("c1", "c2")
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    """A private copy of the built lav root (build-shards wrote each curriculum's shards.json)."""
+    """A private copy of the built lav root (build-shards wrote each curriculum's _shards.json)."""
     copy = copy_root(built_root(tmp_path_factory)[0], tmp_path_factory.mktemp("remote") / "shards")
     assert (copy / "lav" / "train" / "c1" / SHARD_INDEX_NAME).is_file()
     return copy
@@ -55,7 +55,7 @@ def test_http_root_reads_through_the_index_without_listing(root):
     assert [k for b in remote for k in b["key"]] == [k for b in local for k in b["key"]]
     _same(_by_key(remote), _by_key(local))
     # nothing but the two indexes and the tars they list: no directory listing was needed
-    assert {p for p in asked if not p.endswith(".tar")} == {"/lav/train/c1/shards.json", "/lav/train/c2/shards.json"}
+    assert {p for p in asked if not p.endswith(".tar")} == {"/lav/train/c1/_shards.json", "/lav/train/c2/_shards.json"}
 
 
 def test_brace_url_over_http_reads_exactly_those_shards(root):
@@ -89,13 +89,13 @@ def test_training_config_as_the_train_loop_gives_it_works_on_a_url(root):
 
 def test_url_root_errors_are_one_clear_line(root, tmp_path):
     with serve(root) as (url, _):
-        with pytest.raises(AvcurrError, match=r"cannot read shard index .*/lav/train/c7/shards.json: HTTP 404"):
+        with pytest.raises(AvcurrError, match=r"cannot read shard index .*/lav/train/c7/_shards.json: HTTP 404"):
             make_loader(LoaderConfig(url, "lav", "train", curricula=("c7",)))
         with pytest.raises(AvcurrError, match=r"cannot read shard .*lav-train-c1-000009.tar.*HTTP 404"):
             _batches("unused", shard_urls=f"{url}/lav/train/c1/lav-train-c1-000009.tar")
     bad = tmp_path / "bad"
     (bad / "lav/train/c1").mkdir(parents=True)
-    (bad / "lav/train/c1/shards.json").write_text(json.dumps(
+    (bad / "lav/train/c1/_shards.json").write_text(json.dumps(
         {"__kind__": "wids-shard-index-v1", "shardlist": [{"url": "../../elsewhere.tar", "nsamples": 1}]}))
     with serve(bad) as (url, _):
         with pytest.raises(AvcurrError, match=r"bad shard name '\.\./\.\./elsewhere\.tar'"):

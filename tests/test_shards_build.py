@@ -56,11 +56,12 @@ def test_statuses_and_failures_are_values(built):
 def test_layout_index_and_stats(built):
     out, _ = built
     c1 = sorted(p.name for p in (out / "lav/train/c1").iterdir())
-    assert c1 == ["lav-train-c1-000000.stats.json", "lav-train-c1-000000.tar",
-                  "lav-train-c1-000001.stats.json", "lav-train-c1-000001.tar", "shards.json"]
+    assert c1 == ["_shards.json", "_stats", "lav-train-c1-000000.tar", "lav-train-c1-000001.tar"]
+    assert sorted(p.name for p in (out / "lav/train/c1/_stats").iterdir()) == [
+        "lav-train-c1-000000.stats.json", "lav-train-c1-000001.stats.json"]
     index = pq.read_table(out / "lav/train/index.parquet").to_pylist()
     assert sorted(r["key"] for r in index) == sorted([f"{y}_0" for y, _, _ in GOOD] + [f"{SHORT_ID}_0"])
-    stats = json.loads((out / "lav/train/c2/lav-train-c2-000000.stats.json").read_text())
+    stats = json.loads((out / "lav/train/c2/_stats/lav-train-c2-000000.stats.json").read_text())
     assert stats["n_samples"] == 3 and stats["bytes"] == (out / "lav/train/c2/lav-train-c2-000000.tar").stat().st_size
     assert {r["shard"] for r in index if r["curriculum"] == "c2"} == {"c2/lav-train-c2-000000.tar"}
     assert {r["n_sources"] for r in index if r["curriculum"] == "c2"} == {2}

@@ -56,7 +56,7 @@ def _keys_by_curriculum(out: Path) -> dict[str, Counter]:
 def test_missing_stats_and_wrong_media_lose_nothing(copy, tmp_path):
     out, media, manifest = copy
     tars = sorted(p.name for p in out.glob("lav/train/c*/*.tar"))
-    (out / "lav/train/c1/lav-train-c1-000000.stats.json").unlink()
+    (out / "lav/train/c1/_stats/lav-train-c1-000000.stats.json").unlink()
     empty = tmp_path / "wrong-media"
     empty.mkdir()
     result = runner.invoke(app, _build_args(manifest, empty, out))
@@ -65,7 +65,7 @@ def test_missing_stats_and_wrong_media_lose_nothing(copy, tmp_path):
     # with the right media: the complete tar is recovered (stats written again), not rebuilt
     result = runner.invoke(app, _build_args(manifest, media, out))
     assert "recovered (stats written again) (1): lav-train-c1-000000.tar" in result.output, result.output
-    assert (out / "lav/train/c1/lav-train-c1-000000.stats.json").is_file()
+    assert (out / "lav/train/c1/_stats/lav-train-c1-000000.stats.json").is_file()
     assert sorted(p.name for p in out.glob("lav/train/c*/*.tar")) == tars
     assert verify(out).ok
 
@@ -84,7 +84,7 @@ def test_unfinished_tar_is_removed_only_once_its_clips_are_rebuilt(copy, tmp_pat
     tar = out / "lav/train/c2/lav-train-c2-000000.tar"
     with tarfile.open(tar) as handle:
         keys = sorted({n.partition(".")[0] for n in handle.getnames()})
-    (out / "lav/train/c2/lav-train-c2-000000.stats.json").unlink()
+    (out / "lav/train/c2/_stats/lav-train-c2-000000.stats.json").unlink()
     _strip_member(tar, keys[0], "f1.jpg")           # not complete: cannot be recovered
     partial_media = tmp_path / "media"
     partial_media.mkdir()
@@ -204,7 +204,7 @@ def test_disk_full_is_one_line_and_keeps_finished_shards(tmp_path, tmp_path_fact
     real_write, calls = HashingFile.write, Counter()
 
     def write(self, data):
-        if any(out.glob("lav/train/c*/*.stats.json")):  # a shard is finished: the disk fills up 10 writes on
+        if any(out.glob("lav/train/c*/_stats/*.stats.json")):  # a shard is finished: the disk fills up 10 writes on
             calls["n"] += 1
             if calls["n"] >= 10:
                 raise OSError(errno.ENOSPC, "No space left on device")
@@ -216,7 +216,7 @@ def test_disk_full_is_one_line_and_keeps_finished_shards(tmp_path, tmp_path_fact
     with pytest.raises(AvcurrError, match="No space left on device; the 1 shard.s. finished") as caught:
         build_shards(config)
     assert "\n" not in str(caught.value)
-    finished = list(out.glob("lav/train/c*/*.stats.json"))
+    finished = list(out.glob("lav/train/c*/_stats/*.stats.json"))
     assert len(finished) == 1 and not [p for p in out.rglob("*") if p.name.endswith((".partial", ".part"))]
     monkeypatch.setattr(HashingFile, "write", real_write)
     build_shards(config)
@@ -232,3 +232,26 @@ def test_build_config_takes_str_paths(tmp_path, tmp_path_factory):
     assert build_shards(config).samples == {"c2": 3}
     with pytest.raises(AvcurrError, match="either a manifest or a folder of pairs"):
         BuildConfig(out=str(tmp_path), dataset="d", split="s")
+
+
+def test_a_root_of_the_first_layout_is_read_and_moved_on_the_next_build(copy):
+    """Stats beside the tars (the first layout) are still read, and the next build moves them into
+    `_stats/` without rebuilding a clip, so the curriculum folder then holds only tars and `_` files."""
+    from avcurr.data import LoaderConfig, count_samples
+
+    out, media, manifest = copy
+    for stats in out.glob("lav/train/c*/_stats/*.stats.json"):
+        stats.rename(stats.parent.parent / stats.name)
+    for index in out.glob("lav/train/c*/_shards.json"):
+        index.unlink()
+    before = {p: p.read_bytes() for p in out.glob("lav/train/c*/*.tar")}
+    assert count_samples(LoaderConfig(root=out, dataset="lav", split="train", curricula=("c1", "c2"))) == len(KEPT)
+    assert verify(out).ok
+    result = runner.invoke(app, _build_args(manifest, media, out))
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in out.glob("lav/train/c*/*.tar")} == before   # nothing rebuilt
+    for folder in out.glob("lav/train/c*"):
+        assert all(p.suffix == ".tar" or p.name.startswith(("_", ".")) for p in folder.iterdir()), \
+            sorted(p.name for p in folder.iterdir())
+    assert len(list(out.glob("lav/train/c*/_stats/*.stats.json"))) == len(before)
+    assert verify(out).ok

@@ -67,7 +67,7 @@ def test_kill_and_resume_yields_every_key_once(tmp_path_factory):
         return found
 
     # 1) killed after its first shard is finished, while the next one is open (pool workers running)
-    first_shard = lambda: any(out.glob("lav/train/c*/*.stats.json")) and partials()  # noqa: E731
+    first_shard = lambda: any(out.glob("lav/train/c*/_stats/*.stats.json")) and partials()  # noqa: E731
     assert _kill_when(_command(manifest, media, out, workers=2), first_shard) == -signal.SIGKILL
     time.sleep(0.3)
     assert not _processes_mentioning(str(out)), "pool workers outlived the killed build"
@@ -101,7 +101,7 @@ def test_scan_finds_unfinished_and_leftovers_without_changing_anything(tmp_path)
     writer.add("bbbbbbbbbbb_0", {"json": b"{}"}, 1)  # rolls over: shard 0 finished
     writer.close()
     folder = tmp_path / "d/s/c1"
-    (folder / "d-s-c1-000001.stats.json").unlink()  # as if killed between rename and stats
+    (folder / "_stats" / "d-s-c1-000001.stats.json").unlink()  # as if killed between rename and stats
     (folder / ".d-s-c1-000002.tar.partial").write_bytes(b"half")
     before = sorted(p.name for p in folder.iterdir())
     state = scan_split(tmp_path, "d", "s")

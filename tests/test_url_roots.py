@@ -29,4 +29,4 @@ def test_train_and_eval_read_shards_over_http(cavl_world, tmp_path):
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     assert summary["methods"]["model"]["n"] > 0
     # everything came over HTTP: the index first, then only shards
-    assert any(p.endswith("/c1/shards.json") for p in asked) and any(p.endswith(".tar") for p in asked)
+    assert any(p.endswith("/c1/_shards.json") for p in asked) and any(p.endswith(".tar") for p in asked)

@@ -15,7 +15,7 @@ class LoaderConfig:
       only. root is a folder (Path or str, `file:` URLs too) or a URL (`http(s)://host/shards`, or
       `pipe:` + a command, e.g. `pipe:curl -s http://host/shards` or `pipe:aws s3 cp
       s3://bucket/shards/{} -` with `{}` where the relative path goes); URL roots are read through
-      each curriculum's `shards.json` (the wids shard index build-shards writes).
+      each curriculum's `_shards.json` (the wids shard index build-shards writes).
     shard_urls: instead of root's shards, these (webdataset notation: brace expansion such as
       `http://host/lav-train-c1-{000000..000009}.tar`, `::` between lists; paths or URLs).
     batch_size, drop_last: batching; the last short batch is kept unless drop_last.

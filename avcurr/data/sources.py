@@ -2,7 +2,7 @@
 
 - A local root (a Path, a path string or a `file:` URL): the finished shards of each curriculum
   folder (a tar with its stats beside it; SPEC §4), counted from their stats.
-- A URL root (`http(s)://`, `pipe:`): each curriculum's `shards.json`, the `wids` shard index
+- A URL root (`http(s)://`, `pipe:`): each curriculum's `_shards.json`, the `wids` shard index
   build-shards writes (finished shards only, names relative to it, sample counts), so nothing
   needs a directory listing.
 - `shard_urls`: webdataset's notation (brace expansion, `::` between lists), used as given.
@@ -20,7 +20,7 @@ from avcurr.data.config import LoaderConfig
 from avcurr.data.urls import check_shard_name, is_remote, join, local_path, read_bytes
 from avcurr.errors import AvcurrError
 from avcurr.keys import safe_name
-from avcurr.shards.layout import SHARD_INDEX_NAME, check_curriculum, finished_shards, read_stats, stats_path
+from avcurr.shards.layout import SHARD_INDEX_NAME, check_curriculum, existing_stats, finished_shards, read_stats
 
 INDEX_KIND = "wids-shard-index-v1"
 
@@ -81,7 +81,7 @@ def _remote_shards(config: LoaderConfig, curricula: list[str]) -> list[Shard]:
 def _explicit_shards(spec: str) -> list[Shard]:
     out = []
     for url in expand_urls(spec):
-        stats = None if is_remote(url) else stats_path(local_path(url))
+        stats = None if is_remote(url) else existing_stats(local_path(url))
         n = read_stats(local_path(url))["n_samples"] if stats is not None and stats.is_file() else None
         out.append(Shard(url, n))
     return out
@@ -115,7 +115,7 @@ def count_samples(config: LoaderConfig) -> int:
             total += shard.nsamples
         elif is_remote(shard.url):
             raise AvcurrError(f"cannot count the samples of {shard.url}: no shard index lists it "
-                              "(give a shard root with shards.json instead of shard_urls)")
+                              "(give a shard root with _shards.json instead of shard_urls)")
         else:
             total += int(read_stats(local_path(shard.url))["n_samples"])
     return total

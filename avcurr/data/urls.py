@@ -1,7 +1,7 @@
 """Where shards come from: local paths, `file:`, `http(s)://` and `pipe:` URLs, opened as streams.
 
 A shard root may be a folder or a URL. For URL roots the loader never lists a directory: it
-reads each curriculum's `shards.json` (the `wids` shard index) and joins the names it lists onto
+reads each curriculum's `_shards.json` (the `wids` shard index) and joins the names it lists onto
 the curriculum's URL. `pipe:` roots are a command whose last word gets the relative path appended
 (`pipe:curl -s http://host/shards`), or that holds `{}` where the relative path goes
 (`pipe:aws s3 cp s3://bucket/shards/{} -`).

@@ -10,18 +10,17 @@ once all its clips are in finished shards again. Every removal and move is repor
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from avcurr.errors import AvcurrError
+from avcurr.locks import exclusive
 from avcurr.progress import progress_bar
 from avcurr.shards.layout import check_curriculum, split_dir
 from avcurr.shards.manifest import ClipTask, Manifest, read_manifest
@@ -31,7 +30,7 @@ from avcurr.shards.publish import publish, write_index  # noqa: F401 - write_ind
 from avcurr.shards.resume import SplitState, scan_split
 from avcurr.shards.sample import ClipResult, build_sample, sample_json
 from avcurr.shards.tario import read_samples, restat, rewrite_shard
-from avcurr.shards.writer import ShardLimits, ShardWriter
+from avcurr.shards.writer import ShardLimits, ShardWriter, move_legacy_stats
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -120,18 +119,6 @@ class BuildSummary:
         before either (a rerun that only retries clips that keep failing has succeeded already)."""
         moved = any(m.target for m in self.moves)
         return self.processed > 0 and self.kept == 0 and self.already_done == 0 and not moved
-
-
-@contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    """One build per `<dataset>/<split>` at a time: a second one would number shards twice."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".build.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise AvcurrError(f"another build-shards is writing {folder}") from None
-        yield
 
 
 def _read_input(config: BuildConfig) -> Manifest:
@@ -285,7 +272,7 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
     manifest = _read_input(config)
     wanted = _selected(config, manifest)
     summary = BuildSummary(no_curriculum=len(manifest.no_curriculum), duplicates=len(manifest.duplicates))
-    with _build_lock(base):
+    with exclusive(base, "another build-shards"):
         state = scan_split(config.out, config.dataset, config.split)
         recover = _recoverable(state)
         done, moves, drop, removals = _plan_moves(manifest, state)
@@ -300,6 +287,8 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
         for path in state.leftovers:
             path.unlink(missing_ok=True)
         summary.removed = tuple(p.name for p in state.leftovers)
+        for legacy in state.legacy_stats:  # the first layout kept stats beside the tars
+            move_legacy_stats(legacy)
         summary.moves = [m for m, _, _ in moves] + removals
         writers = _Writers(config, state)
         work = partial(build_sample, dataset=config.dataset, split=config.split, with_spec=config.with_spec)

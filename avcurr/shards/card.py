@@ -2,7 +2,7 @@
 
 Its YAML header holds the `configs:` Hugging Face `datasets` reads: a `default` config with every
 curriculum and one config per curriculum, one split per split folder, data files = the tars (so the
-stats, indexes and `shards.json` beside them are never taken for data). It also declares the
+stats, indexes and `_shards.json` beside them are never taken for data). It also declares the
 features, so that `load_dataset(<dataset folder>, split=...)` needs no audio decoder: the FLAC
 comes as bytes, the spectrogram as a float16 512x432 array, the frames as images and the JSON as a
 struct whose field types are those the shards' stats recorded.

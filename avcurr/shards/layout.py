@@ -1,10 +1,14 @@
 """Where shards live (SPEC §4) and which of them are finished. Light: no numpy, no torch.
 
-`<root>/<dataset>/<split>/c<k>/<dataset>-<split>-c<k>-<nnnnnn>.tar`, its stats next to it as
-`...-<nnnnnn>.stats.json` (written last: a tar without stats is unfinished), a shard being written
-as the hidden `.<name>.tar.partial`, `c<k>/shards.json` (the finished shards in the `wids` index
-format, for readers that cannot list a folder), `index.parquet` and `failures.parquet` per
-`<dataset>/<split>`, and the dataset card `<root>/<dataset>/README.md`.
+`<root>/<dataset>/<split>/c<k>/<dataset>-<split>-c<k>-<nnnnnn>.tar`, its stats in
+`c<k>/_stats/<name>.stats.json` (written last: a tar without stats is unfinished), a shard being
+written as the hidden `.<name>.tar.partial`, `c<k>/_shards.json` (the finished shards in the
+`wids` index format, for readers that cannot list a folder), `index.parquet` and
+`failures.parquet` per `<dataset>/<split>`, and the dataset card `<root>/<dataset>/README.md`.
+
+Everything in a curriculum folder that is not a shard starts with `_` or `.`: readers that take a
+folder of tars and skip such names (Ray's `read_webdataset`) read the folder as it is. Stats of
+the first layout, `<name>.stats.json` beside the tar, are still read, and moved on the next build.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ MEMBERS = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
 AUDIO_ONLY_MEMBERS = tuple(m for m in MEMBERS if m != "spec.npy")
 INDEX_NAME = "index.parquet"
 FAILURES_NAME = "failures.parquet"
-SHARD_INDEX_NAME = "shards.json"
+SHARD_INDEX_NAME = "_shards.json"
+STATS_DIR = "_stats"
 CARD_NAME = "README.md"
 PARTIAL_SUFFIX = ".partial"
 _CURRICULUM = re.compile(r"^c[0-9]+$")
@@ -64,8 +69,22 @@ def shard_number(tar: Path) -> int:
 
 
 def stats_path(tar: Path) -> Path:
-    """`...-<nnnnnn>.stats.json` beside its tar."""
+    """Where a shard's stats are written: `c<k>/_stats/<name>.stats.json`."""
+    tar = Path(tar)
+    return tar.parent / STATS_DIR / f"{tar.stem}.stats.json"
+
+
+def legacy_stats_path(tar: Path) -> Path:
+    """Where the first layout kept them: `<name>.stats.json` beside the tar."""
     return Path(tar).with_suffix(".stats.json")
+
+
+def existing_stats(tar: Path) -> Path | None:
+    """The shard's stats file, in this layout or the first one; None for an unfinished shard."""
+    for path in (stats_path(tar), legacy_stats_path(tar)):
+        if path.is_file():
+            return path
+    return None
 
 
 def partial_path(tar: Path) -> Path:
@@ -85,12 +104,12 @@ def finished_shards(root: Path, dataset: str, split: str, curricula) -> list[Pat
     out: list[Path] = []
     for curriculum in curricula:
         folder = curriculum_dir(root, dataset, split, curriculum)
-        out += [t for t in all_tars(folder) if stats_path(t).is_file()]
+        out += [t for t in all_tars(folder) if existing_stats(t) is not None]
     return out
 
 
 def shard_index_path(root: Path, dataset: str, split: str, curriculum: str) -> Path:
-    """`<root>/<dataset>/<split>/c<k>/shards.json` (the wids shard index of that curriculum)."""
+    """`<root>/<dataset>/<split>/c<k>/_shards.json` (the wids shard index of that curriculum)."""
     return curriculum_dir(root, dataset, split, curriculum) / SHARD_INDEX_NAME
 
 
@@ -121,6 +140,6 @@ def curricula_present(root: Path, dataset: str, split: str) -> list[str]:
 def read_stats(tar: Path) -> dict:
     """The stats JSON of a finished shard."""
     try:
-        return json.loads(stats_path(tar).read_text())
+        return json.loads((existing_stats(tar) or stats_path(tar)).read_text())
     except (OSError, ValueError) as exc:
         raise AvcurrError(f"cannot read stats of {tar}: {exc}") from None

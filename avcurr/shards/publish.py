@@ -1,5 +1,5 @@
 """The side files a build writes once its shards are finished: `index.parquet` and
-`failures.parquet` per split, `c<k>/shards.json` per curriculum (the `wids` shard index), and the
+`failures.parquet` per split, `c<k>/_shards.json` per curriculum (the `wids` shard index), and the
 dataset card. All are derived from finished shards' stats, so they can always be written again."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def shard_index(root: Path, dataset: str, split: str, curriculum: str) -> dict:
 
 
 def write_shard_indexes(root: Path, dataset: str, split: str) -> list[Path]:
-    """`c<k>/shards.json` for every curriculum folder of the split (rewritten atomically)."""
+    """`c<k>/_shards.json` for every curriculum folder of the split (rewritten atomically)."""
     return [atomic_write(shard_index_path(root, dataset, split, c),
                          json.dumps(shard_index(root, dataset, split, c), indent=1) + "\n")
             for c in curricula_present(root, dataset, split)]

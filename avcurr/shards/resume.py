@@ -7,6 +7,7 @@
   finishes it. Any other is kept until its clips are rebuilt in the same run.
 - Leftovers of our own writes: hidden `.partial` tars, temporary files of atomic writes, stats whose
   tar is gone. The build removes them and reports their names.
+- Stats of the first layout (beside their tars): the build moves them into `_stats/`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from avcurr.atomic import is_temp
 from avcurr.errors import AvcurrError
-from avcurr.shards.layout import (PARTIAL_SUFFIX, all_tars, curricula_present, curriculum_dir, read_stats,
-                                  shard_number, stats_path)
+from avcurr.shards.layout import (PARTIAL_SUFFIX, STATS_DIR, all_tars, curricula_present, curriculum_dir,
+                                  existing_stats, read_stats, shard_number)
 from avcurr.shards.tario import ShardContent, complete_content, read_samples
 
 
@@ -38,6 +39,7 @@ class SplitState:
     where: dict[str, list[tuple[str, Path]]] = field(default_factory=dict)  # key -> [(curriculum, tar)]
     unfinished: list[Unfinished] = field(default_factory=list)
     leftovers: list[Path] = field(default_factory=list)
+    legacy_stats: list[Path] = field(default_factory=list)  # first-layout stats beside their tars
     next_number: dict[str, int] = field(default_factory=dict)
 
     def locations(self, key: str) -> list[tuple[str, Path]]:
@@ -46,16 +48,19 @@ class SplitState:
 
 def _scan_curriculum(folder: Path, curriculum: str, state: SplitState) -> None:
     numbers = [-1]
-    for path in folder.iterdir():
+    stats_folder = folder / STATS_DIR
+    for path in [*folder.iterdir(), *(stats_folder.iterdir() if stats_folder.is_dir() else ())]:
         if path.name.endswith(PARTIAL_SUFFIX) or is_temp(path):
             state.leftovers.append(path)
-        elif path.name.endswith(".stats.json") and not path.with_name(
+        elif path.name.endswith(".stats.json") and not folder.joinpath(
                 path.name[:-len(".stats.json")] + ".tar").is_file():
             state.leftovers.append(path)
+        elif path.parent == folder and path.name.endswith(".stats.json"):
+            state.legacy_stats.append(path)
     finished_keys: set[str] = set()
     for tar in all_tars(folder):
         numbers.append(shard_number(tar))
-        if not stats_path(tar).is_file():
+        if existing_stats(tar) is None:
             state.unfinished.append(Unfinished(tar, curriculum, None))
             continue
         keys = [row["key"] for row in read_stats(tar)["samples"]]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from avcurr.atomic import AtomicFile
 from avcurr.errors import AvcurrError
-from avcurr.shards.layout import AUDIO_ONLY_MEMBERS, MEMBERS, partial_path, stats_path
+from avcurr.shards.layout import AUDIO_ONLY_MEMBERS, MEMBERS, legacy_stats_path, partial_path, stats_path
 from avcurr.shards.writer import HashingFile, json_fields, ordered_members, sample_digest, tar_info, write_stats
 
 
@@ -101,6 +101,7 @@ def rewrite_shard(tar: Path, samples: dict[str, dict[str, bytes]], dataset: str,
     left and the shard is removed. Its stats go first, so a crash leaves an unfinished tar that a
     rerun recovers or rebuilds, never stats that describe other bytes."""
     stats_path(tar).unlink(missing_ok=True)
+    legacy_stats_path(tar).unlink(missing_ok=True)
     if not samples:
         tar.unlink(missing_ok=True)
         return False

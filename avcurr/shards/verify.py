@@ -18,7 +18,7 @@ from PIL import Image
 from avcurr.audio.spectrogram import N_BINS, N_FRAMES, N_SAMPLES, SAMPLE_RATE
 from avcurr.errors import AvcurrError
 from avcurr.shards.layout import (AUDIO_ONLY_MEMBERS, INDEX_NAME, MEMBERS, PARTIAL_SUFFIX, all_tars,
-                                  is_curriculum, read_stats, stats_path)
+                                  existing_stats, is_curriculum, read_stats)
 from avcurr.shards.tario import file_sha256, read_samples
 from avcurr.shards.writer import sample_digest
 
@@ -137,7 +137,7 @@ def verify_split(folder: Path, report: VerifyReport) -> None:
         leftovers = [p.name for p in cdir.iterdir() if p.name.endswith(PARTIAL_SUFFIX)]
         report.problems += [f"{cdir}: leftover temporary file {name}" for name in leftovers]
         for tar in all_tars(cdir):
-            if not stats_path(tar).is_file():
+            if existing_stats(tar) is None:
                 report.problems.append(f"{tar}: unfinished (no stats); rerun build-shards")
                 continue
             report.shards[label] += 1

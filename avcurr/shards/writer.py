@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from avcurr.atomic import AtomicFile, atomic_write
+from avcurr.atomic import AtomicFile, atomic_write, fsync_folder
 from avcurr.shards.layout import partial_path, shard_path, stats_path
 
 MEMBER_ORDER = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
@@ -175,3 +176,12 @@ def write_stats(tar: Path, dataset: str, split: str, curriculum: str, rows: list
         "n_samples": len(rows), "bytes": tar.stat().st_size, "spec": with_spec, "sha256": sha256,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "json_fields": fields,
         "samples": rows}, indent=1))
+
+
+def move_legacy_stats(legacy: Path) -> Path:
+    """Move stats of the first layout (`<name>.stats.json` beside the tar) to where they go now."""
+    target = stats_path(Path(legacy).with_name(Path(legacy).name[:-len(".stats.json")] + ".tar"))
+    target.parent.mkdir(exist_ok=True)
+    os.replace(legacy, target)
+    fsync_folder(target.parent)
+    return target
