@@ -33,3 +33,21 @@ def exclusive(folder: Path, what: str) -> Iterator[None]:
         except OSError:
             raise AvcurrError(f"{what} is writing {folder}; wait for it or choose another folder") from None
         yield
+
+
+@contextmanager
+def shared(folder: Path, what: str) -> Iterator[None]:
+    """Hold `folder`'s lock shared for the block: any number of shared holders (the tasks of a
+    job array) at once, but never beside an `exclusive` holder; `what` names that other writer."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / LOCK_NAME, "a")
+    except OSError as exc:
+        raise AvcurrError(f"cannot lock {folder}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            raise AvcurrError(f"{what} is writing {folder}; wait for it or choose another folder") from None
+        yield

@@ -55,10 +55,18 @@ def test_statuses_and_failures_are_values(built):
 
 def test_layout_index_and_stats(built):
     out, _ = built
+    # The plan (avcurr.shards.plan): c1's 10 clips with media, keys in order, 3 per shard. Clips that
+    # fail to decode leave their shard smaller; the last group (silentclip1 alone) writes no shard.
     c1 = sorted(p.name for p in (out / "lav/train/c1").iterdir())
-    assert c1 == ["_shards.json", "_stats", "lav-train-c1-000000.tar", "lav-train-c1-000001.tar"]
+    assert c1 == ["_shards.json", "_stats", "lav-train-c1-000000.tar", "lav-train-c1-000001.tar",
+                  "lav-train-c1-000002.tar"]
     assert sorted(p.name for p in (out / "lav/train/c1/_stats").iterdir()) == [
-        "lav-train-c1-000000.stats.json", "lav-train-c1-000001.stats.json"]
+        "lav-train-c1-000000.stats.json", "lav-train-c1-000001.stats.json", "lav-train-c1-000002.stats.json"]
+    planned = {0: ["-startsDash_0", "good000001A_0"], 1: ["good000002A_0", "good000003A_0", "good000004A_0"],
+               2: [f"{SHORT_ID}_0"]}  # corruptclip, noaudioclip and novideoclip failed in their groups
+    for number, keys in planned.items():
+        stats = json.loads((out / f"lav/train/c1/_stats/lav-train-c1-{number:06d}.stats.json").read_text())
+        assert [row["key"] for row in stats["samples"]] == keys
     index = pq.read_table(out / "lav/train/index.parquet").to_pylist()
     assert sorted(r["key"] for r in index) == sorted([f"{y}_0" for y, _, _ in GOOD] + [f"{SHORT_ID}_0"])
     stats = json.loads((out / "lav/train/c2/_stats/lav-train-c2-000000.stats.json").read_text())
@@ -150,7 +158,7 @@ def test_verify_passes_then_catches_damage(built, tmp_path):
     out, _ = built
     report = verify(out)
     assert report.ok, report.problems
-    assert report.samples == {"lav/train": 9} and report.shards == {"lav/train": 3}
+    assert report.samples == {"lav/train": 9} and report.shards == {"lav/train": 4}
     import shutil
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)

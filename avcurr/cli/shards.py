@@ -38,6 +38,8 @@ def _summary_table(summary) -> Table:
     if summary.kept_unfinished:
         table.add_row(plain("unfinished shards kept (clips not rebuilt)", "yellow"), str(len(summary.kept_unfinished)))
     table.add_row("shards finished", str(len(summary.shards)))
+    if summary.engine != "local":
+        table.add_row("engine", plain(summary.engine))
     table.add_row("throughput", f"{summary.clips_per_second:.2f} clips/s ({summary.seconds:.1f} s)")
     return table
 
@@ -69,6 +71,16 @@ def _closing_line(summary, out: Path, dataset: str, split: str) -> None:
         say("dataset card: ", summary.card)
 
 
+def _slice_line(summary, out: Path, dataset: str, split: str) -> None:
+    index, count = summary.slice
+    for failure in summary.failures[:_SHOWN]:
+        say(plain(failure.status, "red"), " ", failure.key, ": ", failure.message)
+    say(plain(f"slice {index}/{count} done", "bold"), f": {summary.groups} shard(s) built, "
+        f"{len(summary.failures)} clip(s) failed, {summary.left_for_final} left over by the byte limit; once every "
+        "slice is done, run build-shards without --slice (the same options) to finish and publish ",
+        out / dataset / split)
+
+
 def build_shards_command(
     out: Annotated[Path, typer.Option(help="Shard root: writes <out>/<dataset>/<split>/c<k>/*.tar.")],
     dataset: Annotated[str, typer.Option(help="Dataset name used in folder and shard names.")],
@@ -88,6 +100,15 @@ def build_shards_command(
     max_bytes: Annotated[float, typer.Option(help="Bytes per shard at most (e.g. 1e9).", min=1e5)] = 1e9,
     curricula: Annotated[Optional[str], typer.Option(help="Only build these curricula, comma separated "
                                                      "(e.g. c1,c2); default: every one in the manifest.")] = None,
+    engine: Annotated[str, typer.Option(help="local: decode in a process pool here; ray: one Ray task per shard "
+                                             "(the same shards, byte for byte; --workers then caps the shards in "
+                                             "flight).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="With --engine ray: the cluster to join, e.g. auto "
+                                                       "(default: start a Ray instance on this machine).")] = None,
+    slice_: Annotated[Optional[str], typer.Option("--slice", help="I/N: build only every N-th shard of a plan the "
+                                                  "tasks of a job array share, from the I-th (0-based), and "
+                                                  "publish nothing; run once without --slice afterwards to "
+                                                  "finish and publish.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Decode clips into per-curriculum WebDataset shards (audio, 512x432 log spectrogram, 3 frames).
@@ -97,19 +118,28 @@ def build_shards_command(
     corrupt, no audio/video stream, silent) are counted and listed in
     <out>/<dataset>/<split>/failures.parquet; short clips are padded and kept. Exits 1 when no clip
     succeeded.
+
+    Which clips go into which shard is planned before decoding (keys in order, --max-samples per
+    shard), so --engine local and --engine ray write the same shards, and the tasks of a job array
+    (--slice I/N) build theirs side by side.
     """
     with reported_errors(), interruptible("rerun the same command to finish (finished shards are kept)"):
+        from avcurr.fetch.jobs import parse_slice
         from avcurr.shards.build import BuildConfig, build_shards
         from avcurr.shards.writer import ShardLimits
 
         chosen = tuple(c.strip() for c in curricula.split(",") if c.strip()) if curricula else None
         config = BuildConfig(manifest=manifest, pairs=pairs, out=out, dataset=dataset, split=split, media=media,
                              workers=workers, with_spec=not no_spec, curricula=chosen,
-                             limits=ShardLimits(max_samples=max_samples, max_bytes=int(max_bytes)))
+                             limits=ShardLimits(max_samples=max_samples, max_bytes=int(max_bytes)),
+                             engine=engine, ray_address=ray_address, slice=parse_slice(slice_))
         summary = build_shards(config, console if progress else None)
         console.print(_summary_table(summary))
         _report_repairs(summary)
-        _closing_line(summary, out, dataset, split)
+        if summary.slice is not None:
+            _slice_line(summary, out, dataset, split)
+        else:
+            _closing_line(summary, out, dataset, split)
         if summary.nothing_succeeded:
             say(plain(f"nothing succeeded: all {summary.processed} clips failed", "bold red"))
             raise typer.Exit(1)

@@ -6,6 +6,12 @@ build: complete tars whose stats are missing are recovered (stats written again)
 now puts in another curriculum are moved (their samples copied, JSON updated, then removed from the
 old shard), and clips the manifest no longer grades are removed. An unfinished tar is only removed
 once all its clips are in finished shards again. Every removal and move is reported.
+
+What is left to build is planned up front (`avcurr.shards.plan`): each shard is a group of clips
+fixed before decoding, so the local engine (a process pool here) and the Ray engine (one task per
+group, `avcurr.shards.ray_engine`) write the same keys into the same shards. `--slice I/N` builds
+only every N-th group of a plan shared through the split folder (`avcurr.shards.slices`), so the
+tasks of a job array build side by side; a run without `--slice` then finishes and publishes.
 """
 
 from __future__ import annotations
@@ -15,22 +21,23 @@ import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from avcurr.errors import AvcurrError
 from avcurr.locks import exclusive
 from avcurr.progress import progress_bar
+from avcurr.shards.engine import Engine, check_engine, make_engine
+from avcurr.shards.groups import GroupOutcome, build_move_group
 from avcurr.shards.layout import check_curriculum, split_dir
 from avcurr.shards.manifest import ClipTask, Manifest, read_manifest
 from avcurr.shards.pairs import read_pairs
-from avcurr.shards.pool import ordered_results
+from avcurr.shards.plan import GroupContext, ShardGroup, plan_groups, replan_left_over
 from avcurr.shards.publish import publish, write_index  # noqa: F401 - write_index is public here too
 from avcurr.shards.resume import SplitState, scan_split
-from avcurr.shards.sample import ClipResult, build_sample, sample_json
+from avcurr.shards.sample import ClipResult, build_sample
 from avcurr.shards.tario import read_samples, restat, rewrite_shard
-from avcurr.shards.writer import ShardLimits, ShardWriter, move_legacy_stats
+from avcurr.shards.writer import ShardLimits, move_legacy_stats
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,7 +56,13 @@ class BuildConfig:
     """Inputs of one build-shards run (see `avcurr build-shards --help`). Paths may be str or Path.
 
     Give `manifest` (with `media`, or a `path` column), or `pairs`: a folder of image+audio pairs
-    (`frames/<id>.jpg`, `audio/<id>.wav`), each one sample of c1."""
+    (`frames/<id>.jpg`, `audio/<id>.wav`), each one sample of c1.
+
+    engine: "local" (decode in `workers` processes here) or "ray" (one Ray task per shard group:
+    a new local Ray instance, or the cluster at `ray_address`, e.g. "auto"; `workers` then caps
+    the groups in flight, None: as many as the cluster runs).
+    slice: (i, n) builds only groups i, i+n, ... of the plan shared in the split folder and
+    publishes nothing (a job array's task); a run without a slice finishes and publishes."""
 
     out: Path
     dataset: str
@@ -61,6 +74,9 @@ class BuildConfig:
     limits: ShardLimits = ShardLimits()
     curricula: tuple[str, ...] | None = None
     pairs: Path | None = None
+    engine: str = "local"
+    ray_address: str | None = None
+    slice: tuple[int, int] | None = None
 
     def __post_init__(self):
         for name in ("manifest", "out", "media", "pairs"):
@@ -72,6 +88,14 @@ class BuildConfig:
                                else tuple(self.curricula))
         if (self.manifest is None) == (self.pairs is None):
             raise AvcurrError("give either a manifest or a folder of pairs (--manifest or --pairs), not both")
+        check_engine(self.engine, self.ray_address)
+        if self.slice is not None and not (self.slice[1] >= 1 and 0 <= self.slice[0] < self.slice[1]):
+            raise AvcurrError(f"--slice must be I/N with 0 <= I < N, got {self.slice[0]}/{self.slice[1]}")
+
+    def context(self) -> GroupContext:
+        """What every shard group of this build shares."""
+        return GroupContext(out=self.out, dataset=self.dataset, split=self.split, with_spec=self.with_spec,
+                            limits=self.limits)
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,10 @@ class BuildSummary:
     failures: list[ClipResult] = field(default_factory=list)
     card: Path | None = None
     seconds: float = 0.0
+    engine: str = "local"
+    groups: int = 0                        # shard groups this run built
+    left_for_final: int = 0                # a slice: clips left to the run that publishes (byte limit)
+    slice: tuple[int, int] | None = None
 
     @property
     def processed(self) -> int:
@@ -179,55 +207,6 @@ def _plan_moves(manifest: Manifest, state: SplitState) -> tuple[set[str], list[t
     return done, moves, drop, removals
 
 
-def _moved_members(members: dict, task: ClipTask, dataset: str, split: str) -> dict:
-    """The sample's members with its JSON saying what the manifest says now."""
-    meta = json.loads(members["json"])
-    fresh = json.loads(sample_json(task, dataset, split, meta.get("n_valid_samples", 0), meta.get("frame_times", [])))
-    return {**members, "json": json.dumps({**meta, **fresh}, default=str, ensure_ascii=False).encode("utf-8")}
-
-
-class _Writers:
-    """One ShardWriter per curriculum, made on first use; a write error discards open shards."""
-
-    def __init__(self, config: BuildConfig, state: SplitState):
-        self.config, self.state = config, state
-        self.writers: dict[str, ShardWriter] = {}
-        self.keys: set[str] = set()
-
-    def add(self, curriculum: str, key: str, members: dict, n_sources: int | None) -> None:
-        if curriculum not in self.writers:
-            self.writers[curriculum] = ShardWriter(self.config.out, self.config.dataset, self.config.split,
-                                                   curriculum, self.state.next_number.get(curriculum, 0),
-                                                   self.config.limits, self.config.with_spec)
-        self.writers[curriculum].add(key, members, n_sources)
-        self.keys.add(key)
-
-    def close(self) -> list:
-        finished = []
-        for writer in self.writers.values():
-            writer.close()
-            finished += writer.finished
-        return finished
-
-    def discard(self) -> list:
-        finished = []
-        for writer in self.writers.values():
-            writer.discard()
-            finished += writer.finished
-        return finished
-
-
-def _write_moves(moves, writers: _Writers, config: BuildConfig) -> None:
-    by_tar: dict[Path, list] = defaultdict(list)
-    for move, task, tar in moves:
-        by_tar[tar].append((move, task))
-    for tar, items in sorted(by_tar.items()):
-        samples = read_samples(tar).samples
-        for move, task in sorted(items, key=lambda it: it[0].key):
-            writers.add(task.curriculum, task.key, _moved_members(samples[task.key], task, config.dataset,
-                                                                  config.split), task.n_sources)
-
-
 def _check_media(todo: list[ClipTask], config: BuildConfig) -> None:
     """Stop before anything changes when not one clip to build has a media file (a wrong --media)."""
     if todo and config.pairs is None and all(t.media is None for t in todo):
@@ -265,14 +244,78 @@ def _disk_error(exc: OSError, base: Path, finished: list) -> AvcurrError:
                        "in this run are kept, rerun build-shards to go on")
 
 
+def add_outcome(summary: BuildSummary, outcome: GroupOutcome) -> None:
+    """Count one finished group into the run's summary."""
+    summary.statuses.update(outcome.statuses)
+    summary.failures += outcome.failures
+    if outcome.shard is not None:
+        summary.shards.append(outcome.shard)
+        kept = len(outcome.written)
+        if kept and outcome.statuses:  # a move group's samples are moves, not new samples
+            summary.samples[outcome.curriculum] += kept
+    summary.groups += 1
+
+
+def run_groups(engine: Engine, groups: list[ShardGroup], ctx: GroupContext, summary: BuildSummary,
+               console, numbers: dict[str, int] | None) -> list[GroupOutcome]:
+    """Build `groups` on `engine`, round after round while the byte limit leaves clips over (a new
+    round's groups are numbered from `numbers`; None: leave them over, counted in the summary)."""
+    outcomes: list[GroupOutcome] = []
+    started, processed, label = time.perf_counter(), 0, "building shards"
+    while groups:
+        left: dict[tuple[str, int], tuple[str, ...]] = {}
+        with engine.start(groups, ctx) as events, \
+                progress_bar(console, label, sum(len(g.tasks) for g in groups)) as bar:
+            for clips, outcome in events:
+                if outcome is not None:
+                    if outcome.error is not None:
+                        raise OSError(outcome.error)
+                    outcomes.append(outcome)
+                    add_outcome(summary, outcome)
+                    if outcome.left_over:
+                        left[(outcome.curriculum, outcome.number)] = outcome.left_over
+                processed += clips
+                elapsed = time.perf_counter() - started
+                bar.update(advance=clips, info=f"{processed / max(elapsed, 1e-9):.1f} clips/s")
+        if numbers is None:
+            summary.left_for_final += sum(len(keys) for keys in left.values())
+            break
+        groups = replan_left_over(groups, left, numbers, ctx.limits.max_samples)
+        label = "building shards (clips left over by the byte limit)"
+    return outcomes
+
+
+def _run_moves(groups: list[ShardGroup], ctx: GroupContext, numbers: dict[str, int], summary: BuildSummary) -> set[str]:
+    """Copy moved samples into their planned shards, here (no decoding); returns the keys written."""
+    written: set[str] = set()
+    while groups:
+        left = {}
+        for group in groups:
+            outcome = build_move_group(group, ctx)
+            add_outcome(summary, outcome)
+            written.update(outcome.written)
+            if outcome.left_over:
+                left[(group.curriculum, group.number)] = outcome.left_over
+        groups = replan_left_over(groups, left, numbers, ctx.limits.max_samples)
+    return written
+
+
 def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSummary:
     """Build (or finish) the shards of `config`; per-clip failures are counted, never raised.
     Progress is shown on `console` (None: silent)."""
     base = split_dir(config.out, config.dataset, config.split)
     manifest = _read_input(config)
     wanted = _selected(config, manifest)
-    summary = BuildSummary(no_curriculum=len(manifest.no_curriculum), duplicates=len(manifest.duplicates))
+    if config.slice is not None:
+        from avcurr.shards.slices import build_slice
+
+        return build_slice(config, manifest, wanted, console)
+    summary = BuildSummary(no_curriculum=len(manifest.no_curriculum), duplicates=len(manifest.duplicates),
+                           engine=config.engine)
     with exclusive(base, "another build-shards"):
+        from avcurr.shards.slices import remove_plan
+
+        plan_removed = remove_plan(base)  # a job array's plan: this run finishes that build
         state = scan_split(config.out, config.dataset, config.split)
         recover = _recoverable(state)
         done, moves, drop, removals = _plan_moves(manifest, state)
@@ -280,39 +323,42 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
         moving = {m.key for m, _, _ in moves}
         todo = sorted((t for t in tasks if t.key not in done and t.key not in moving), key=lambda t: t.key)
         _check_media(todo, config)
+        numbers = dict(state.next_number)
+        ctx = config.context()
+        move_groups = plan_groups([task for _, task, _ in moves], numbers, config.limits.max_samples,
+                                  sources={task.key: tar for _, task, tar in moves})
+        clip_groups = plan_groups([t for t in todo if t.media is not None], numbers, config.limits.max_samples)
+        engine = make_engine(config.engine, config.workers or default_workers(), config.ray_address,
+                             config.workers) if clip_groups else None
         summary.already_done = sum(1 for t in tasks if t.key in done)
         for item in recover:
             restat(item.tar, item.content, config.dataset, config.split, item.curriculum)
         summary.recovered = tuple(item.tar.name for item in recover)
         for path in state.leftovers:
             path.unlink(missing_ok=True)
-        summary.removed = tuple(p.name for p in state.leftovers)
+        summary.removed = tuple(p.name for p in state.leftovers) + plan_removed
         for legacy in state.legacy_stats:  # the first layout kept stats beside the tars
             move_legacy_stats(legacy)
         summary.moves = [m for m, _, _ in moves] + removals
-        writers = _Writers(config, state)
-        work = partial(build_sample, dataset=config.dataset, split=config.split, with_spec=config.with_spec)
         started = time.perf_counter()
         try:
-            _write_moves(moves, writers, config)
-            with ordered_results(todo, work, config.workers or default_workers()) as results, \
-                    progress_bar(console, "building shards", len(todo)) as bar:
-                for result in results:
+            for task in todo:
+                if task.media is None:  # nothing to decode: fails as missing at once, in no group
+                    result = build_sample(task, config.dataset, config.split, config.with_spec)
                     summary.statuses[result.status] += 1
-                    if result.kept:
-                        writers.add(result.curriculum, result.key, result.members, result.n_sources)
-                        summary.samples[result.curriculum] += 1
-                    else:
-                        summary.failures.append(result)
-                    elapsed = time.perf_counter() - started
-                    bar.update(advance=1, info=f"{summary.processed / max(elapsed, 1e-9):.1f} clips/s")
-            summary.shards = writers.close()
-            _tidy(state, drop, writers.keys, config, summary)
+                    summary.failures.append(result)
+            written = _run_moves(move_groups, ctx, numbers, summary)
+            if engine is not None:
+                for outcome in run_groups(engine, clip_groups, ctx, summary, console, numbers):
+                    written.update(outcome.written)
+            _tidy(state, drop, written, config, summary)
         except OSError as exc:  # disk full, folder gone: one line, finished shards stay
-            raise _disk_error(exc, base, writers.discard()) from None
-        except BaseException:
-            writers.discard()
-            raise
+            raise _disk_error(exc, base, summary.shards) from None
+        finally:
+            if engine is not None:
+                engine.close()
+        summary.shards.sort()
+        summary.failures.sort(key=lambda f: f.key)
         summary.seconds = time.perf_counter() - started
         summary.card = publish(config.out, config.dataset, config.split, summary.failures)
     return summary

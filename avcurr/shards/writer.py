@@ -72,6 +72,11 @@ def sample_digest(key: str, members: dict) -> str:
     return digest.hexdigest()
 
 
+def sample_bytes(members: dict) -> int:
+    """Bytes a sample takes in a tar: a 512-byte header per member and its data padded to 512."""
+    return sum(512 + -(-len(v) // 512) * 512 for v in members.values())
+
+
 def tar_info(name: str, size: int) -> tarfile.TarInfo:
     """A header that depends on the name and size only."""
     info = tarfile.TarInfo(name)
@@ -130,11 +135,14 @@ class ShardWriter:
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
         self._rows, self._fields = [], {}
 
+    def fits(self, members: dict) -> bool:
+        """Whether the open shard can take this sample within the limits (an empty one always can)."""
+        return self._tar is None or (len(self._rows) < self.limits.max_samples
+                                     and self._file.tell() + sample_bytes(members) <= self.limits.max_bytes)
+
     def add(self, key: str, members: dict, n_sources: int | None) -> str:
-        """Append one sample; returns the shard name it went into."""
-        size = sum(512 + -(-len(v) // 512) * 512 for v in members.values())  # header + padded data
-        if self._tar is not None and (len(self._rows) >= self.limits.max_samples
-                                      or self._file.tell() + size > self.limits.max_bytes):
+        """Append one sample (a full shard is finished first); returns the shard name it went into."""
+        if not self.fits(members):
             self.close()
         if self._tar is None:
             self._open()
