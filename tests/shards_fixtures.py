@@ -125,3 +125,17 @@ def built_root(tmp_path_factory, with_spec: bool = True) -> tuple[Path, dict]:
                 "statuses": summary.statuses, "samples": summary.samples,
                 "no_curriculum": summary.no_curriculum}))
     return out, json.loads((out / "summary.json").read_text())
+
+
+def slow_clip(tmp_path_factory) -> Path:
+    """A 640x360 25 fps clip of one 10 s GOP, built once per session: each decode of it takes a
+    while (long enough to kill the process decoding it)."""
+    base = shared_base(tmp_path_factory) / "slow"
+    base.mkdir(parents=True, exist_ok=True)
+    clip = base / "gop10s.mp4"
+    with _once(clip) as first:
+        if first:
+            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10", "-f", "lavfi", "-i",
+                   "sine=frequency=500:sample_rate=44100:duration=10", "-c:v", "libx264", "-g", "250",
+                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
+    return clip

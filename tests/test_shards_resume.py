@@ -17,7 +17,7 @@ import pytest
 from avcurr.shards.verify import verify
 from avcurr.shards.resume import scan_split
 from avcurr.shards.writer import ShardLimits, ShardWriter
-from shards_fixtures import GOOD, SHORT_ID, _once, ffmpeg, lavfi_media, shared_base, write_manifest
+from shards_fixtures import GOOD, SHORT_ID, lavfi_media, shared_base, slow_clip, write_manifest
 
 AVCURR = [sys.executable, "-m", "avcurr"]
 
@@ -131,14 +131,7 @@ def _children(pid: int) -> list[int]:
 def test_a_killed_worker_fails_its_clips_and_the_run_finishes(tmp_path_factory):
     """kill -9 of one pool worker (as the OOM killer would): its clips fail as worker_died, a new
     worker takes the rest, the parent does not wait forever."""
-    base = shared_base(tmp_path_factory) / "slow"
-    base.mkdir(parents=True, exist_ok=True)
-    clip = base / "gop10s.mp4"
-    with _once(clip) as first:
-        if first:  # 640x360 25 fps, one 10 s GOP: each clip takes a while to decode
-            ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10", "-f", "lavfi", "-i",
-                   "sine=frequency=500:sample_rate=44100:duration=10", "-c:v", "libx264", "-g", "250",
-                   "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip))
+    clip = slow_clip(tmp_path_factory)
     out = tmp_path_factory.mktemp("killed-worker")
     rows = [{"ytid": f"slowclip{i:03d}", "start": 0.0, "path": str(clip), "curriculum": "c1"} for i in range(10)]
     manifest = write_manifest(out / "m.parquet", rows)

@@ -2,7 +2,7 @@
 
 `<root>/<dataset>/<split>/c<k>/<dataset>-<split>-c<k>-<nnnnnn>.tar`, its stats in
 `c<k>/_stats/<name>.stats.json` (written last: a tar without stats is unfinished), a shard being
-written as the hidden `.<name>.tar.partial`, `c<k>/_shards.json` (the finished shards in the
+written as a hidden `.<name>.tar.<random>.partial`, `c<k>/_shards.json` (the finished shards in the
 `wids` index format, for readers that cannot list a folder), `index.parquet` and
 `failures.parquet` per `<dataset>/<split>`, and the dataset card `<root>/<dataset>/README.md`.
 

@@ -25,13 +25,14 @@ import hashlib
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from avcurr.atomic import fsync_folder, temp_path
+from avcurr.atomic import fsync_folder
 from avcurr.errors import AvcurrError
 from avcurr.locks import shared
 from avcurr.shards.layout import existing_stats, split_dir
@@ -83,7 +84,7 @@ def _table(groups: list[ShardGroup], identity: str) -> pa.Table:
 def write_plan_once(path: Path, groups: list[ShardGroup], identity: str) -> bool:
     """Create the plan file unless it exists (a hard link never replaces a file); False when
     another task created it first."""
-    tmp = temp_path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")  # one per writer, threads included
     try:
         pq.write_table(_table(groups, identity), tmp)
         with open(tmp, "rb") as handle:

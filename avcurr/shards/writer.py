@@ -1,6 +1,6 @@
 """Writing shards atomically and reproducibly.
 
-A shard is written as a hidden `.<name>.tar.partial`, flushed to disk, renamed to `<name>.tar`,
+A shard is written as a hidden `.<name>.tar.<random>.partial`, flushed to disk, renamed to `<name>.tar`,
 and only then gets its stats JSON (itself written atomically). So a shard counts as finished exactly
 when its stats exist (see `avcurr.shards.resume` for what a rerun does with the rest).
 
@@ -18,11 +18,12 @@ import json
 import os
 import tarfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from avcurr.atomic import AtomicFile, atomic_write, fsync_folder
-from avcurr.shards.layout import partial_path, shard_path, stats_path
+from avcurr.shards.layout import PARTIAL_SUFFIX, shard_path, stats_path
 
 MEMBER_ORDER = ("flac", "spec.npy", "f0.jpg", "f1.jpg", "f2.jpg", "json")
 TAR_MTIME = 0  # every header's mtime: the build time would make each run's bytes differ
@@ -70,6 +71,13 @@ def sample_digest(key: str, members: dict) -> str:
         digest.update(f"{key}.{ext}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
+
+
+def writing_path(tar: Path) -> Path:
+    """The hidden name one writer writes `tar` under, unique to it (`.<name>.<random>.partial`): two
+    writers of the same planned shard (a Ray task retried while a lost node still runs it, a job
+    array task started twice) never write into one file; each renames complete, identical bytes."""
+    return Path(tar).with_name(f".{Path(tar).name}.{uuid.uuid4().hex[:12]}{PARTIAL_SUFFIX}")
 
 
 def sample_bytes(members: dict) -> int:
@@ -130,7 +138,7 @@ class ShardWriter:
 
     def _open(self) -> None:
         self.path = shard_path(*self.where, self.number)
-        self._out = AtomicFile(self.path, tmp=partial_path(self.path))
+        self._out = AtomicFile(self.path, tmp=writing_path(self.path))
         self._file = HashingFile(self._out.open())
         self._tar = tarfile.open(fileobj=self._file, mode="w", format=tarfile.PAX_FORMAT)
         self._rows, self._fields = [], {}
