@@ -44,7 +44,7 @@ from science_report import (TABLE1_ROWS, curve_summary, esc_dir, markdown, plot_
                             plot_tables, spread, table1, table2)
 
 from avcurr.atomic import atomic_write  # noqa: E402
-from avcurr.cli.common import console  # noqa: E402
+from avcurr.cli.common import console, plain, say  # noqa: E402
 
 FIG4A = {"c1": "c1", "c3": "c3", "all curricula mixed": "mixed"}
 FIG4B = {"c3 from random init": "c3", "c3 from the c2 checkpoint": "c3_from_c2"}
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     atomic_write(work / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     atomic_write(work / "results.md", markdown(results))
     console.print(markdown(results), markup=False, highlight=False)
-    console.print(f"results: [bold]{work / 'results.md'}[/], results.json, fig4a.png, fig4b.png, tables.png")
+    say("results: ", plain(work / "results.md", "bold"), ", results.json, fig4a.png, fig4b.png, tables.png")
     return results
 
 

@@ -152,7 +152,7 @@ def eval_ave_command(
         report = evaluate_ave(AveEvalConfig(checkpoint=checkpoint, features=features, out=out, split=split,
                                             batch_size=batch_size, device=device), console)
     s = report.summary
-    table = Table(title=f"AVE segment accuracy, {split} ({s['n_videos']} videos, {s['n_segments']} segments)")
+    table = Table(title=plain(f"AVE segment accuracy, {split} ({s['n_videos']} videos, {s['n_segments']} segments)"))
     table.add_column("method")
     table.add_column("accuracy", justify="right")
     table.add_row(plain(f"model ({s['model']}, {s['mode']})"), f"{s['segment_accuracy']:.3f}")
