@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ave_steps import (PAPER2, PAPER3, TABLE2, TABLE3, ablation_table, maps_table, markdown,  # noqa: E402
                        measure_maps, table1, table_runs, train_and_evaluate, unsupervised_runs)
 
-from avcurr.cli.common import console  # noqa: E402
+from avcurr.atomic import atomic_write  # noqa: E402
+from avcurr.cli.common import console, plain, say  # noqa: E402
 
 
 def make_world(work: Path, clips: int, jobs: int, small_objects: bool) -> Path:
@@ -117,12 +118,12 @@ def main(argv: list[str] | None = None) -> None:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
     console.print(f"wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min (quiet 2-core estimate {cpu / 120:.1f} min)")
-    (work / "results.md").write_text("\n".join(markdown(t) for t in tables))
-    (work / "results.json").write_text(json.dumps(
+    atomic_write(work / "results.md", "\n".join(markdown(t) for t in tables))
+    atomic_write(work / "results.json", json.dumps(
         {"results": {f"{name}|{mode}": summaries for (name, mode), summaries in results.items()}, "maps": maps,
          "settings": vars(args) | {"work": str(work)}, "wall_seconds": wall, "cpu_seconds": cpu},
         indent=2, default=str) + "\n")
-    console.print(f"results: [bold]{work / 'results.md'}[/], [bold]{work / 'results.json'}[/]")
+    say("results: ", plain(work / "results.md", "bold"), ", ", plain(work / "results.json", "bold"))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from avcurr.atomic import atomic_write
+
 
 @dataclass(frozen=True)
 class Run:
@@ -86,7 +88,7 @@ def train_and_evaluate(work: Path, features: Path, run: Run, seed: int, steps: i
     if run.mode == "unsupervised":
         result = {"mode": run.mode, "train_seconds": summary.seconds, "last": summary.last}
         (folder / "eval").mkdir(parents=True, exist_ok=True)
-        done.write_text(json.dumps(result, indent=2) + "\n")
+        atomic_write(done, json.dumps(result, indent=2) + "\n")
         return result
     report = evaluate_ave(AveEvalConfig(checkpoint=summary.checkpoint, features=features, out=folder / "eval",
                                         device="cpu"))

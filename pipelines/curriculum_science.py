@@ -8,7 +8,10 @@
 - Table 1: the ESC-style linear probe (synthetic ESC-50 layout, 10 classes, 5 folds) of the audio
   nets of C1, C2 source-level and C2 scene-level, beside a random-init floor;
 - Table 2: counting accuracy and MAE of the counter without pre-training and from CAVL-C0, C1, C2,
-  under the paper's rule, the nearest integer and a softmax head, beside random and majority floors.
+  under the paper's rule, the nearest integer and a softmax head, beside random and majority floors;
+- Table 3: C1's localization with the aligned visual centre vs an unrelated one (single-source clips);
+- the curriculum's payoff per sounding object: c2 from c1 vs c2 from scratch on two-source clips
+  (with and without a silent object): does each audio centre point at its own sounding object?
 
 Worlds: a train world of clips with 1-4 sounding objects (its c1..c4 shards train everything) and a
 test world of 1-4 (counting is scored on it). Every experiment is repeated for each seed (the
@@ -26,6 +29,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -37,10 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recipe_steps import World, make_shards, make_world  # noqa: E402
 from science_jobs import CHAINS, Plan, arm_checkpoint, run_chain  # noqa: E402
 from science_report import (TABLE1_ROWS, curve_summary, esc_dir, markdown, plot_curves,  # noqa: E402
-                            plot_tables, table1, table2)
+                            plot_tables, spread, table1, table2)
 
 from avcurr.atomic import atomic_write  # noqa: E402
-from avcurr.cli.common import console  # noqa: E402
+from avcurr.cli.common import console, plain, say  # noqa: E402
 
 FIG4A = {"c1": "c1", "c3": "c3", "all curricula mixed": "mixed"}
 FIG4B = {"c3 from random init": "c3", "c3 from the c2 checkpoint": "c3_from_c2"}
@@ -97,12 +101,42 @@ def run_probes(work: Path, plan: Plan) -> None:
                                             device="cpu", seed=seed), data=data)
 
 
-def localization_results(work: Path, plan: Plan) -> dict:
-    """SLOT, filled from the localization recipe (issue 16), wired by the integrator: Table 3's
-    "unrelated" row (aligned vs unaligned visual centre) and the curriculum's payoff scored per
-    sounding object (k_a = 2: c2 from c1 vs c2 from scratch on two-source clips with a distractor).
-    Nothing is computed here yet."""
-    return {"status": "not run here: comes from the localization recipe (issue 16)"}
+def localization_results(work: Path, plan: Plan, clips: int, jobs: int) -> dict:
+    """The curriculum paper's localization pieces, with its training rule like every run here:
+    Table 3 (C1's aligned visual centre vs an unrelated one, on single-source clips) and the
+    curriculum's payoff per sounding object (k_a = 2: c2 from c1 vs c2 from scratch, the same seed
+    and steps, on two-source clips with and without a silent object), per seed and over seeds.
+    The steps are the localization recipe's (localization_steps.py)."""
+    from localization_steps import Training, curriculum_payoff, evaluated, test_worlds
+
+    worlds = test_worlds(clips, seed_offset=100)  # clips of their own, named apart from this recipe's "test"
+    tests = [worlds["alone"], worlds["2 sources"], worlds["2 src+silent"]]
+    shards = None
+    for world in tests:
+        shards = make_shards(work, world, make_world(work, world, jobs), jobs)
+    how = Training(steps=plan.steps, threads=plan.threads, train_extra_visual=1)
+    per_seed = []
+    for seed in plan.seeds:
+        c1 = arm_checkpoint(work, seed, "c1")
+        table3 = evaluated(work, shards, worlds["alone"], c1, work / "table3" / f"seed{seed}", overlays=2)
+        # The "c2" arm above is c2 from c1 with this seed, these steps and the stage-2 rate: the payoff's
+        # first arm. Handing its run over saves training it twice; the arm from scratch trains here.
+        from_c1 = work / "payoff" / f"seed{seed}" / "from_c1" / "c2"
+        if not from_c1.exists():
+            shutil.copytree(arm_checkpoint(work, seed, "c2").parent, from_c1)
+        arms = curriculum_payoff(work, shards, c1, tests[1:], seed=seed, how=how)
+        per_seed.append({"seed": seed,
+                         "table3": {row: table3["methods"][m] for row, m in (("aligned", "model"), ("unrelated", "unrelated"))},
+                         "payoff": {arm: {test: report["objects"]["model"] for test, report in by_test.items()}
+                                    for arm, by_test in arms.items()}})
+    metrics = ("ciou_at_0.5", "auc", "pointing")
+    return {"clips": clips, "per_seed": per_seed,
+            "table3": {row: {m: spread([s["table3"][row][m] for s in per_seed]) for m in metrics}
+                       for row in ("aligned", "unrelated")},
+            "payoff": {arm: {test: {k: spread([s["payoff"][arm][test][k] for s in per_seed])
+                                    for k in ("each_different", "on_silent")}
+                             for test in per_seed[0]["payoff"][arm]}
+                       for arm in per_seed[0]["payoff"]}}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -116,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=str, default="0,1,2", help="comma-separated seeds (at least 3 for a spread)")
     parser.add_argument("--steps", type=int, default=250, help="steps of every curriculum-model run (batch 16)")
     parser.add_argument("--counter-steps", type=int, default=800, help="steps of every counter (batch 16)")
+    parser.add_argument("--localization-clips", type=int, default=60,
+                        help="clips of each localization test world (Table 3 and the curriculum's payoff)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     args = parser.parse_args(argv)
@@ -133,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict:
                  "esc_per_fold": args.esc_per_fold, "size": args.size, "fps": args.fps},
         "fig4a": curve_summary(work, plan.seeds, FIG4A), "fig4b": curve_summary(work, plan.seeds, FIG4B),
         "table1": table1(work, plan.seeds), "table2": table2(work, plan.seeds),
-        "localization": localization_results(work, plan),
+        "localization": localization_results(work, plan, args.localization_clips, args.jobs),
         "timing": {"wall_seconds": time.perf_counter() - started, "cpu_seconds": cpu_seconds(),
                    "data_wall_seconds": data_seconds, "data_cpu_seconds": data_cpu, "chains": chains,
                    "load_at_start": [round(x, 1) for x in load_start],
@@ -148,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     atomic_write(work / "results.json", json.dumps(results, indent=2, default=str) + "\n")
     atomic_write(work / "results.md", markdown(results))
     console.print(markdown(results), markup=False, highlight=False)
-    console.print(f"results: [bold]{work / 'results.md'}[/], results.json, fig4a.png, fig4b.png, tables.png")
+    say("results: ", plain(work / "results.md", "bold"), ", results.json, fig4a.png, fig4b.png, tables.png")
     return results
 
 

@@ -43,13 +43,15 @@ def test_worlds(clips: int, seed_offset: int = 0) -> dict[str, World]:
 
 @dataclass(frozen=True)
 class Training:
-    """How one stage is trained: steps, a wall-clock cap, the model, the loop's threads."""
+    """How one stage is trained: steps, a wall-clock cap, the model, the loop's threads, and the
+    training rule's extra visual centres (None: avcurr's default rule; 1: the paper's k_v = k + 1)."""
 
     steps: int
     minutes: float = 30.0
     model: str = "tiny"
     batch_size: int = 16
     threads: int | None = None
+    train_extra_visual: int | None = None
 
 
 def train(run: Path, shards: Path, stage: int, seed: int, how: Training, *, split: str = "train",
@@ -67,7 +69,8 @@ def train(run: Path, shards: Path, stage: int, seed: int, how: Training, *, spli
     summary = train_stage(TrainConfig(run=run, stage=stage, shards=shards, dataset=DATASET, split=split,
                                       model=how.model, batch_size=how.batch_size, max_steps=how.steps,
                                       max_seconds=how.minutes * 60, threads=how.threads, seed=seed, lr=lr,
-                                      init=init, ckpt_every=100, log_every=10), console=console)
+                                      init=init, train_extra_visual=how.train_extra_visual, ckpt_every=100,
+                                      log_every=10), console=console)
     console.print(f"[bold]train[/] {run.name}/c{stage} seed {seed}: {summary.steps} steps from "
                   f"{summary.started_from}, {summary.seconds:.0f} s, stopped by {summary.stopped_by}")
     return summary

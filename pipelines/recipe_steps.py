@@ -12,7 +12,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from avcurr.cli.common import console
+from avcurr.atomic import atomic_write
+from avcurr.cli.common import console, plain, say
 
 DATASET = "synth"
 
@@ -113,7 +114,7 @@ def results_table(title: str, reports: dict[str, object]) -> Table:
 
 def save_results(path: Path, reports: dict[str, object], extra: dict) -> None:
     data = {name: r.summaries for name, r in reports.items()}
-    path.write_text(json.dumps({"results": data, **extra}, indent=2, default=str) + "\n")
+    atomic_write(path, json.dumps({"results": data, **extra}, indent=2, default=str) + "\n")
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,8 @@ def run_recipe(work: Path, recipe: Recipe) -> dict:
     extra = {"training": training, "data_seconds": round(data_seconds, 1),
              "total_seconds": round(time.perf_counter() - started, 1), "recipe": recipe.__dict__}
     save_results(work / "results.json", reports, extra)
-    console.print(f"results: [bold]{work / 'results.json'}[/]; heatmaps: [bold]{work / 'eval'}/*/overlays/[/]; "
-                  f"training curves: [bold]{work / 'run'}/c*/curves.png[/]")
+    say("results: ", plain(work / "results.json", "bold"), "; heatmaps: ", plain(f"{work / 'eval'}/*/overlays/", "bold"),
+        "; training curves: ", plain(f"{work / 'run'}/c*/curves.png", "bold"))
     return {"reports": reports, **extra}
 
 

@@ -15,6 +15,8 @@ from science_jobs import ARMS, COUNTER_INITS, HEADS, counting_eval_dir
 
 # The paper's numbers (curriculum paper, Tables 1 and 2), quoted beside ours.
 PAPER_TABLE1 = {"C1": 51.25, "C2 source-level": 56.75, "C2 scene-level": 47.25}
+# Table 3 on SoundNet-Flickr: cIoU@0.5 and AUC in %, CAVL-C1 with its aligned visual centre and an unrelated one.
+PAPER_TABLE3 = {"aligned": (50.0, 49.2), "unrelated": (19.2, 36.8)}
 PAPER_TABLE2 = {"random guess": (20.2, 1.624), "w/o pre-train": (45.2, 0.742), "CAVL-C0": (47.0, 0.701),
                 "CAVL-C1": (49.6, 0.616), "CAVL-C2": (50.9, 0.614)}
 TABLE1_ROWS = {"C1": "c1", "C2 source-level": "c2", "C2 scene-level": "c2_scene"}
@@ -186,12 +188,34 @@ def markdown(results: dict) -> str:
     for label in TABLE2_ROWS:
         med = t2[label]["median_lambda_per_count"]
         lines.append(f"- {label}: " + ", ".join(f"{k}: {v['mean']:.2f}" for k, v in med.items()))
+    lines += localization_markdown(results.get("localization"))
     lines += ["", f"This invocation (a rerun skips finished steps; every invocation is in timing.jsonl): "
               f"wall time {results['timing']['wall_seconds']:.0f} s; CPU time "
               f"{results['timing']['cpu_seconds']:.0f} s (quiet 2-core estimate: CPU / 2 = "
               f"{results['timing']['cpu_seconds'] / 2 / 60:.1f} min); load average at the start "
               f"{results['timing']['load_at_start']}, at the end {results['timing']['load_at_end']}.", ""]
     return "\n".join(lines)
+
+
+def localization_markdown(loc: dict | None) -> list[str]:
+    """Table 3 (aligned vs unrelated visual centre) and the curriculum's payoff per sounding object."""
+    if not loc or "table3" not in loc:
+        return []
+    lines = ["", f"## Table 3: C1's localization, aligned vs an unrelated visual centre ({loc['clips']} "
+             "single-source clips)", "", "| visual centre | cIoU@0.5 | AUC | pointing | paper cIoU@0.5 / AUC |",
+             "|---|---|---|---|---|"]
+    for row, s in loc["table3"].items():
+        paper = PAPER_TABLE3[row]
+        lines.append(f"| {row} | {fmt(s['ciou_at_0.5'])} | {fmt(s['auc'])} | {fmt(s['pointing'])} "
+                     f"| {paper[0] / 100:.3f} / {paper[1] / 100:.3f} |")
+    lines += ["", "## The curriculum's payoff per sounding object (k_a = 2): clips where each audio centre "
+              "peaks on its own sounding object (share of centres on the silent object)", ""]
+    tests = list(next(iter(loc["payoff"].values())))
+    lines += ["| c2 trained | " + " | ".join(tests) + " |", "|---" * (len(tests) + 1) + "|"]
+    for arm, by_test in loc["payoff"].items():
+        cells = [f"{fmt(by_test[t]['each_different'])} ({fmt(by_test[t]['on_silent'])})" for t in tests]
+        lines.append(f"| {arm.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _paper2(paper: tuple[float, float] | None, metric: str) -> str:

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rich.table import Table  # noqa: E402
 
-from avcurr.cli.common import console  # noqa: E402
+from avcurr.atomic import atomic_write  # noqa: E402
+from avcurr.cli.common import console, plain, say  # noqa: E402
 from recipe_steps import DATASET, Recipe, World, make_shards, make_world, train_stage_for  # noqa: E402
 
 CUES = ("centre", "mask")
@@ -173,9 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     results = {"cues": cues, "mask_minus_centre": paired, "methods": methods, "paper_table_4": PAPER_TABLE_4, "settings": vars(args),
                "data_seconds": round(data_seconds, 1), "wall_seconds": round(time.perf_counter() - started, 1),
                "cpu_seconds": round(sum(u.ru_utime + u.ru_stime for u in usage), 1)}
-    (work / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    console.print(f"results: [bold]{work / 'results.json'}[/]; sounds: [bold]{work / 'eval' / 'separated'}[/]; "
-                  f"wall {results['wall_seconds']:.0f} s, CPU {results['cpu_seconds']:.0f} s")
+    atomic_write(work / "results.json", json.dumps(results, indent=2, default=str) + "\n")
+    say("results: ", plain(work / "results.json", "bold"), "; sounds: ", plain(work / "eval" / "separated", "bold"),
+        f"; wall {results['wall_seconds']:.0f} s, CPU {results['cpu_seconds']:.0f} s")
 
 
 if __name__ == "__main__":

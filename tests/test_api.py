@@ -29,7 +29,16 @@ def test_every_exported_name_resolves_to_its_stage():
     assert avcurr.build_curricula is build_curricula and avcurr.train_stage is train_stage
     assert avcurr.evaluate_localization is evaluate_localization
     assert {"synthesize", "SynthConfig", "build_shards", "BuildConfig", "make_loader", "LoaderConfig", "TrainConfig",
-            "LocalizationConfig", "CurriculaConfig", "download_audioset", "FetchConfig"} <= set(dir(avcurr))
+            "LocalizationConfig", "CurriculaConfig", "download_audioset", "FetchConfig", "run_training", "TrainTask",
+            "train_counter", "evaluate_counting", "evaluate_esc50", "synthesize_esc50", "train_separator",
+            "evaluate_separation", "separate_video", "extract_features", "train_ave", "evaluate_ave", "ave_maps",
+            "synthesize_ave", "localize_files"} <= set(dir(avcurr))
+    from avcurr.ave import train_ave
+    from avcurr.counting import train_counter
+    from avcurr.separation import train_separator
+
+    assert (avcurr.train_ave, avcurr.train_counter, avcurr.train_separator) == (train_ave, train_counter,
+                                                                               train_separator)
     try:
         avcurr.no_such_stage
     except AttributeError as exc:

@@ -1,8 +1,12 @@
 """In-process decoding of one AVE video with PyAV: the middle frame of every one-second segment and
-the soundtrack as mono 11025 Hz float32 (SPEC §2's rate).
+the soundtrack as mono 11025 Hz float32 (SPEC §2's rate, through avcurr.media.decode.decode_audio
+as everywhere else).
 
 Frames are streamed: for each segment only the frame nearest its middle (t = s + 0.5 s) is kept,
-so a long, large video never sits in memory whole; decoding stops past the last segment.
+so a long, large video never sits in memory whole; decoding stops past the last segment. Unlike the
+shards' frame picker (avcurr.media.frames), frames keep the video's own size (the VGG19 path
+resizes to 224, not from an intermediate 256) and a video shorter than T seconds repeats its last
+frame, as AVE's segments need all T.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avcurr.audio.spectrogram import SAMPLE_RATE
 from avcurr.errors import AvcurrError
+from avcurr.media.decode import ClipError, decode_audio
 
 
 @dataclass(frozen=True)
@@ -62,27 +66,6 @@ def _middle_frames(container, path: Path, segments: int) -> tuple[np.ndarray, tu
     return np.stack(best), tuple(times)
 
 
-def _audio(container, path: Path, seconds: float) -> np.ndarray:
-    av = _av()
-    if not container.streams.audio:
-        raise AvcurrError(f"{path} has no audio stream")
-    stream = container.streams.audio[0]
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks, total, limit = [], 0, int(seconds * SAMPLE_RATE)
-    for frame in container.decode(stream):
-        for out in resampler.resample(frame):
-            chunks.append(out.to_ndarray().reshape(-1))
-            total += chunks[-1].size
-        if total >= limit:
-            break
-    else:
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    if not chunks:
-        raise AvcurrError(f"{path}: its audio stream holds no samples")
-    return np.concatenate(chunks).astype(np.float32)[:limit]
-
-
 def decode_segments(path: Path, segments: int = 10, audio_seconds: float | None = None) -> DecodedVideo:
     """Decode `path`: the middle frame of each of `segments` one-second segments and the first
     `audio_seconds` (default: segments + 0.05) of audio. One AvcurrError line when it cannot."""
@@ -94,8 +77,12 @@ def decode_segments(path: Path, segments: int = 10, audio_seconds: float | None 
     try:
         with av.open(str(path)) as container:
             frames, times = _middle_frames(container, path, segments)
-        with av.open(str(path)) as container:  # a second pass: no seeking back in odd containers
-            audio = _audio(container, path, seconds)
     except av.FFmpegError as exc:
         raise AvcurrError(f"cannot decode {path}: {exc}") from None
+    try:
+        audio = decode_audio(path, 0.0, seconds)  # a second pass: no seeking back in odd containers
+    except ClipError as exc:
+        raise AvcurrError(f"{path} has no audio stream" if exc.status == "no_audio" else str(exc)) from None
+    if audio.size == 0:
+        raise AvcurrError(f"{path}: its audio stream holds no samples")
     return DecodedVideo(frames=frames, frame_times=times, audio=audio)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from avcurr.cli.common import console, plain, reported_errors, say
+from avcurr.cli.common import EXIT_FAILED, console, error_line, interruptible, plain, reported_errors, say
 from avcurr.cli.training import (CkptEvery, Device, Epochs, LogEvery, MaxMinutes, MaxSteps, Seed, Threads,
                                  Workers, loop_kwargs, training_table)
 from avcurr.errors import AvcurrError
@@ -21,7 +21,7 @@ def synth_ave(out: Path, clips: int, seed: int, size: int, fps: int, workers: in
     from avcurr.progress import progress_bar
     from avcurr.synth.ave_world import AveWorldConfig, synthesize_ave
 
-    with reported_errors():
+    with reported_errors(), interruptible("rerun the same command to finish (finished clips are kept)"):
         cfg = AveWorldConfig(out=out, clips=clips, seed=seed, size=size, fps=fps, workers=workers,
                              small_objects=small_objects, background_clips=background_clips).validate()
         with progress_bar(console, "synth ave", cfg.clips + cfg.background_clips) as bar:
@@ -39,8 +39,10 @@ def synth_ave(out: Path, clips: int, seed: int, size: int, fps: int, workers: in
     for key, error in summary.failures[:5]:
         table.add_row(plain(f"failed {key}"), plain(error[:100]))
     console.print(table)
-    if summary.n_ok == 0:
-        raise typer.Exit(1)
+    if summary.failures:  # the lists name the clips that were made; say what is missing
+        error_line(f"{len(summary.failures)} of {summary.n_clips} clips failed; rerun the same command to "
+                   f"make them (finished clips are kept)")
+        raise typer.Exit(EXIT_FAILED)
     say(plain("wrote ", "bold"), summary.out / "media", " and ", summary.out / "ave")
 
 
@@ -150,7 +152,7 @@ def eval_ave_command(
         report = evaluate_ave(AveEvalConfig(checkpoint=checkpoint, features=features, out=out, split=split,
                                             batch_size=batch_size, device=device), console)
     s = report.summary
-    table = Table(title=f"AVE segment accuracy, {split} ({s['n_videos']} videos, {s['n_segments']} segments)")
+    table = Table(title=plain(f"AVE segment accuracy, {split} ({s['n_videos']} videos, {s['n_segments']} segments)"))
     table.add_column("method")
     table.add_column("accuracy", justify="right")
     table.add_row(plain(f"model ({s['model']}, {s['mode']})"), f"{s['segment_accuracy']:.3f}")

@@ -62,7 +62,7 @@ def _opened(path: Path) -> Iterator[av.container.InputContainer]:
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
-        raise ClipError("corrupt", f"{path.name}: {exc}") from None
+        raise ClipError("corrupt", f"cannot decode {path.name}: {exc}") from None
     try:
         yield container
     finally:
@@ -110,11 +110,13 @@ def _seek(container, seconds: float, stream=None) -> None:
 
 
 class _AudioTake:
-    """Decodes and resamples audio packets until `N_SAMPLES` from `start` (absolute s) are there."""
+    """Decodes and resamples audio packets until `limit` samples (N_SAMPLES unless told) from
+    `start` (absolute s) are there."""
 
-    def __init__(self, stream, start: float):
+    def __init__(self, stream, start: float, limit: int = N_SAMPLES):
         self.codec = stream.codec_context
         self.start = start
+        self.limit = limit
         self.resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         self.chunks: list[np.ndarray] = []
         self.have = 0
@@ -127,7 +129,7 @@ class _AudioTake:
             chunk = out.to_ndarray().reshape(-1)
             self.chunks.append(chunk)
             self.have += chunk.size
-        if self.drop is not None and self.have >= self.drop + N_SAMPLES:
+        if self.drop is not None and self.have >= self.drop + self.limit:
             self.done = True
 
     def add(self, packet) -> None:
@@ -149,7 +151,7 @@ class _AudioTake:
                 return
 
     def finish(self) -> np.ndarray:
-        """End of stream (or enough samples): the clip's audio, at most N_SAMPLES, float32."""
+        """End of stream (or enough samples): the clip's audio, at most `limit` samples, float32."""
         if not self.done:
             try:
                 for frame in self.codec.decode(None):
@@ -162,7 +164,7 @@ class _AudioTake:
                 self._resampled(None)  # the resampler's last samples
         if not self.chunks:
             return np.zeros(0, np.float32)
-        audio = np.concatenate(self.chunks)[self.drop or 0:][:N_SAMPLES]
+        audio = np.concatenate(self.chunks)[self.drop or 0:][:self.limit]
         return np.ascontiguousarray(audio, dtype=np.float32)
 
 
@@ -237,13 +239,16 @@ def decode_clip(path: Path, start: float, end: float | None = None) -> DecodedCl
         return DecodedClip(audio=audio, frames=np.stack(picker.frames), frame_times=final)
 
 
-def decode_audio(path: Path, start: float = 0.0) -> np.ndarray:
-    """Mono 11025 Hz float32 audio of `path` from `start` s, at most N_SAMPLES (for image+audio pairs)."""
+def decode_audio(path: Path, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """Mono 11025 Hz float32 audio of `path` from `start` s, as FFmpeg's resampler gives it: at most
+    `seconds` of it (default: one clip, N_SAMPLES), less where the file ends. Image+audio pairs,
+    ESC-50 clips and AVE videos are read through here; ClipError (an AvcurrError) says why not."""
     path = Path(path)
+    limit = N_SAMPLES if seconds is None else int(round(seconds * SAMPLE_RATE))
     with _opened(path) as container:
         stream = _audio_stream(container, path)
         origin = _origin(container)
-        take = _AudioTake(stream, start + origin)
+        take = _AudioTake(stream, start + origin, limit)
         _seek(container, start + origin, stream)
         try:
             for packet in container.demux(stream):

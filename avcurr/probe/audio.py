@@ -1,5 +1,5 @@
 """ESC-50 clips as the audio net sees them: read the metadata, decode each clip in-process with
-PyAV to mono 11025 Hz, pad it to the SPEC §2 length as the shards do, and take its spectrogram.
+PyAV to mono 11025 Hz (avcurr.media.decode.decode_audio, as build-shards reads audio), pad it to the SPEC §2 length as the shards do, and take its spectrogram.
 
 Padding (as `build-shards` pads a short clip): the 5 s clip (55,125 samples at 11025 Hz) is
 zero-padded at the end to L = 110,336 samples; the padded wave is quantised to 16 bit as the
@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from avcurr.audio.spectrogram import N_SAMPLES, SAMPLE_RATE, log_spectrogram_np, to_stored
+from avcurr.audio.spectrogram import N_SAMPLES, log_spectrogram_np, to_stored
 from avcurr.errors import AvcurrError
+from avcurr.media.decode import decode_audio
 from avcurr.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -85,29 +86,6 @@ def read_metadata(root: Path) -> tuple[Esc50Clip, ...]:
     if not clips:
         raise AvcurrError(f"{path} lists no clips")
     return tuple(clips)
-
-
-def decode_audio(path: Path, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Any audio file PyAV (ffmpeg's libraries) reads, as mono float32 at `rate` Hz."""
-    import av
-
-    chunks = []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AvcurrError(f"{path}: no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            for frame in container.decode(container.streams.audio[0]):
-                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    except av.FFmpegError as exc:
-        raise AvcurrError(f"cannot decode {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    except OSError as exc:
-        raise AvcurrError(f"cannot read {path}: {exc.strerror or exc}") from None
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    if wave.size == 0:
-        raise AvcurrError(f"cannot decode {path}: no audio samples")
-    return wave.astype(np.float32, copy=False)
 
 
 def clip_spectrogram(wave: np.ndarray) -> np.ndarray:

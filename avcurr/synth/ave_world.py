@@ -22,11 +22,9 @@ mp4 from `encode`: the same look and sound of each category as the standard worl
 from __future__ import annotations
 
 import json
-import multiprocessing
-import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,13 +37,14 @@ from avcurr.keys import clip_key
 from avcurr.synth.catalogue import CATALOGUE
 from avcurr.synth.config import SAMPLE_RATE, SynthConfig
 from avcurr.synth.encode import encode_clip
+from avcurr.synth.folder import claim_folder
 from avcurr.synth.formats import AVE_HEADER
 from avcurr.synth.render import GRAIN_FRAMES, TINT, background, sprite
 from avcurr.synth.scene import Scene, SceneObject, plan_scene, synthetic_ytid
 from avcurr.synth.sound import mixdown, stems
+from avcurr.workers import worker_pool
 
 MARKER = "ave_world.json"
-OWNED = ("media", "truth", "ave", MARKER)
 SPLIT_FILES = {"train": "trainSet.txt", "val": "valSet.txt", "test": "testSet.txt"}
 BOX_FORMAT = "xmin, ymin, xmax, ymax in pixels; xmin/ymin inclusive, xmax/ymax exclusive"
 
@@ -223,27 +222,17 @@ def write_lists(out: Path, truths: list[dict]) -> dict[str, Path]:
     return paths
 
 
+def _owned_files(out: Path, settings: dict) -> set[Path]:
+    """Every file an AVE world with `settings` writes (present or not)."""
+    cfg = AveWorldConfig(out=out, **settings)
+    keys = [_key(cfg, i) for i in range(cfg.clips + cfg.background_clips)]
+    lists = ["Annotations.txt", "categories.txt", "noisySet.txt", *SPLIT_FILES.values()]
+    return ({out / f"media/{k}.mp4" for k in keys} | {out / f"truth/{k}.json" for k in keys}
+            | {out / "ave" / name for name in lists} | {out / MARKER})
+
+
 def _prepare(cfg: AveWorldConfig, overwrite: bool) -> None:
-    out, marker = cfg.out, cfg.out / MARKER
-    if out.exists() and not out.is_dir():
-        raise AvcurrError(f"--out {out} is a file, not a folder")
-    try:
-        same = json.loads(marker.read_text(encoding="utf-8")) == cfg.world()
-    except (OSError, ValueError):
-        same = False
-    if not same and out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            what = "holds an AVE world with other settings" if marker.is_file() else \
-                "is not empty and is not an avcurr AVE world"
-            raise AvcurrError(f"{out} {what}; use --overwrite to replace it or choose another --out")
-        for name in OWNED:  # only what this writer makes; anything else in the folder stays
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(marker, json.dumps(cfg.world(), indent=2) + "\n")
+    claim_folder(cfg.out, MARKER, cfg.world(), lambda old: _owned_files(cfg.out, old), "AVE world", overwrite)
 
 
 def _finished(cfg: AveWorldConfig, index: int) -> dict | None:
@@ -261,13 +250,12 @@ def _generate(cfg: AveWorldConfig, todo: list[int]):
     if cfg.workers == 1 or len(todo) <= 1:
         yield from (write_ave_clip(cfg, i) for i in todo)
         return
-    context = multiprocessing.get_context("spawn")  # workers must not inherit threads
-    with ProcessPoolExecutor(max_workers=min(cfg.workers, len(todo)), mp_context=context) as pool:
+    with worker_pool(min(cfg.workers, len(todo))) as pool:  # workers die with us, leave Ctrl-C to us
         futures = {pool.submit(write_ave_clip, cfg, i): i for i in todo}
         for future in as_completed(futures):
             try:
                 yield future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker fails its clip only
+            except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool) fails its clips only
                 yield {"key": _key(cfg, futures[future]), "index": futures[future], "status": "failed",
                        "error": f"{type(exc).__name__}: {exc}"}
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import io
 import csv
-import json
-import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -35,6 +33,7 @@ from avcurr.errors import AvcurrError
 from avcurr.progress import progress_bar
 from avcurr.sources.esc50 import HEADER
 from avcurr.synth.catalogue import CATALOGUE
+from avcurr.synth.folder import claim_folder
 from avcurr.synth.sound import PEAK, SOURCE_RMS, SOUNDS, SR, gate, room_noise
 
 if TYPE_CHECKING:
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
 FILE_RATE = 44100
 SECONDS = 5
 MARKER = "synth-esc50.json"
-OWNED = ("audio", "meta", MARKER)
 LOUDNESS_DB = (-20.0, 0.0)
 SNR_DB = (0.0, 20.0)
 ACTIVE_SECONDS = (2, SECONDS)
@@ -131,27 +129,20 @@ def file_name(seed: int, fold: int, target: int, index: int) -> tuple[str, str]:
     return f"{fold}-{source}-A-{target}.wav", source
 
 
+def _owned_files(out: Path, settings: dict) -> set[Path]:
+    """Every file a synthetic ESC-50 set with `settings` writes (present or not)."""
+    if settings.get("layout") != "esc50":
+        raise ValueError("not a synthetic ESC-50 marker")
+    cfg = Esc50SynthConfig(out=out, **{k: v for k, v in settings.items() if k != "layout"})
+    names = {file_name(cfg.seed, fold, target, index)[0] for fold in range(1, cfg.folds + 1)
+             for target in range(len(CATALOGUE)) for index in range(cfg.per_fold)}
+    return {out / "audio" / n for n in names} | {out / "meta" / "esc50.csv", out / MARKER}
+
+
 def _prepare(cfg: Esc50SynthConfig, overwrite: bool) -> None:
-    """Refuse a folder holding anything else; on `overwrite` remove only what this writes."""
-    out, marker = cfg.out, cfg.out / MARKER
-    if out.exists() and not out.is_dir():
-        raise AvcurrError(f"--out {out} is a file, not a folder")
-    try:
-        same = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == cfg.settings()
-    except (OSError, ValueError):
-        same = False
-    if not same and out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            what = "holds a synthetic ESC-50 set with other settings" if marker.is_file() else \
-                "is not empty and is not an avcurr synthetic ESC-50 folder"
-            raise AvcurrError(f"{out} {what}; use --overwrite to replace it or choose another --out")
-        for name in OWNED:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    atomic_write(marker, json.dumps(cfg.settings(), indent=2) + "\n")
+    """Refuse a folder holding anything else; on `overwrite` remove only what the old set wrote."""
+    claim_folder(cfg.out, MARKER, cfg.settings(), lambda old: _owned_files(cfg.out, old),
+                 "synthetic ESC-50 set", overwrite)
 
 
 def synthesize_esc50(cfg: Esc50SynthConfig, console: "Console | None" = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Callable, Iterable
 
 from avcurr.atomic import atomic_write, stale_temps, temp_files
 from avcurr.errors import AvcurrError
@@ -120,3 +121,41 @@ def remove_world(world: SynthConfig) -> None:
             folder.rmdir()
         except OSError:  # absent, or holds something that is not ours: it stays
             pass
+
+
+def claim_folder(out: Path, marker: str, settings: dict, owned_files: Callable[[dict], Iterable[Path]],
+                 kind: str, overwrite: bool) -> None:
+    """Make `out` the folder of a generated set of `kind` (an AVE world, a synthetic ESC-50 set)
+    whose settings `marker` records: the same settings are kept (a rerun finishes the set); another
+    set of this kind, proven by its marker, is replaced on `overwrite` (`owned_files(old settings)`
+    only, then the folders that leaves empty); a folder that is not empty and holds no readable
+    marker of this kind is never written into or cleared, `overwrite` or not."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise AvcurrError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        try:
+            old = json.loads((out / marker).read_text(encoding="utf-8"))
+            owned = set(owned_files(old)) if isinstance(old, dict) else None
+        except (OSError, ValueError, TypeError, KeyError, AvcurrError):  # absent, not JSON, not ours
+            owned = None
+        if owned is None:
+            raise AvcurrError(f"{out} is not empty and is not an avcurr {kind} (no readable {marker}); it is "
+                              f"never written into or cleared: choose an empty or new --out")
+        if old == settings:
+            return
+        if not overwrite:
+            raise AvcurrError(f"{out} holds an avcurr {kind} with other settings; use --overwrite to replace "
+                              f"it or choose another --out")
+        for path in owned:
+            _remove(path)
+        for folder in sorted({p.parent for p in owned}, key=lambda p: len(p.parts), reverse=True):
+            for file, _ in temp_files(folder, lambda name, folder=folder: folder / name in owned):
+                _remove(file)
+            if folder != out:
+                try:
+                    folder.rmdir()
+                except OSError:  # holds something that is not ours: it stays
+                    pass
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / marker, json.dumps(settings, indent=2) + "\n")
