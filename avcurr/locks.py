@@ -18,27 +18,7 @@ LOCK_NAME = ".lock"
 
 
 @contextmanager
-def exclusive(folder: Path, what: str) -> Iterator[None]:
-    """Hold `folder`'s lock for the block; `what` names the other writer in the error
-    (for example "another `avcurr train`")."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / LOCK_NAME, "w")
-    except OSError as exc:
-        raise AvcurrError(f"cannot lock {folder}: {exc.strerror or exc}") from None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise AvcurrError(f"{what} is writing {folder}; wait for it or choose another folder") from None
-        yield
-
-
-@contextmanager
-def shared(folder: Path, what: str) -> Iterator[None]:
-    """Hold `folder`'s lock shared for the block: any number of shared holders (the tasks of a
-    job array) at once, but never beside an `exclusive` holder; `what` names that other writer."""
+def _locked(folder: Path, what: str, flag: int) -> Iterator[None]:
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -47,7 +27,19 @@ def shared(folder: Path, what: str) -> Iterator[None]:
         raise AvcurrError(f"cannot lock {folder}: {exc.strerror or exc}") from None
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(handle, flag | fcntl.LOCK_NB)
         except OSError:
             raise AvcurrError(f"{what} is writing {folder}; wait for it or choose another folder") from None
         yield
+
+
+def exclusive(folder: Path, what: str):
+    """Hold `folder`'s lock for the block; `what` names the other writer in the error
+    (for example "another `avcurr train`")."""
+    return _locked(folder, what, fcntl.LOCK_EX)
+
+
+def shared(folder: Path, what: str):
+    """Hold `folder`'s lock shared for the block: any number of shared holders (the tasks of a
+    job array) at once, but never beside an `exclusive` holder; `what` names that other writer."""
+    return _locked(folder, what, fcntl.LOCK_SH)
