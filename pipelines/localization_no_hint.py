@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     save_json(results, {"per_seed": per_seed, "over_seeds": merged, "objects_over_seeds": objects,
                         "args": vars(args), "invocations": earlier + [timing]})
     write_markdown(markdown, tables(full=True))
-    console.print(f"wall {timing['wall_seconds']:.0f} s, CPU {timing['cpu_seconds']:.0f} s "
-                  f"(quiet 2-core estimate {timing['cpu_seconds'] / 2 / 60:.1f} min); results: {results}")
+    say(f"wall {timing['wall_seconds']:.0f} s, CPU {timing['cpu_seconds']:.0f} s "
+        f"(quiet 2-core estimate {timing['cpu_seconds'] / 2 / 60:.1f} min); results: {results}", target=console)
 
 
 def write_markdown(path: Path, tables) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from avcurr.cli.common import plain, say
 from recipe_steps import DATASET, World, console, evaluate
 
 # The test worlds, each a scene type the one rule must handle without being told what is in view.
@@ -71,8 +72,8 @@ def train(run: Path, shards: Path, stage: int, seed: int, how: Training, *, spli
                                       max_seconds=how.minutes * 60, threads=how.threads, seed=seed, lr=lr,
                                       init=init, train_extra_visual=how.train_extra_visual, ckpt_every=100,
                                       log_every=10), console=console)
-    console.print(f"[bold]train[/] {run.name}/c{stage} seed {seed}: {summary.steps} steps from "
-                  f"{summary.started_from}, {summary.seconds:.0f} s, stopped by {summary.stopped_by}")
+    say(plain("train", "bold"), f" {run.name}/c{stage} seed {seed}: {summary.steps} steps from "
+        f"{summary.started_from}, {summary.seconds:.0f} s, stopped by {summary.stopped_by}", target=console)
     return summary
 
 

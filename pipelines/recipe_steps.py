@@ -178,8 +178,8 @@ def train_stage_for(work: Path, shards: Path, stage: int, recipe: Recipe, steps:
                                       max_steps=steps, max_seconds=minutes * 60, threads=recipe.threads,
                                       ckpt_every=100, log_every=10), console=console)
     last = summary.last or {}
-    console.print(f"[bold]train c{stage}[/]: {summary.steps} steps, {summary.samples} samples, "
-                  f"{summary.samples_per_s:.1f} samples/s, from {summary.started_from}; stopped by "
-                  f"{summary.stopped_by}; last loss {last.get('loss', float('nan')):.4f} "
-                  f"pos {last.get('pos_dist', float('nan')):.3f} neg {last.get('neg_dist', float('nan')):.3f}")
+    say(plain(f"train c{stage}", "bold"), f": {summary.steps} steps, {summary.samples} samples, "
+        f"{summary.samples_per_s:.1f} samples/s, from {summary.started_from}; stopped by "
+        f"{summary.stopped_by}; last loss {last.get('loss', float('nan')):.4f} "
+        f"pos {last.get('pos_dist', float('nan')):.3f} neg {last.get('neg_dist', float('nan')):.3f}", target=console)
     return summary

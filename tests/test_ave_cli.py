@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from avcurr.ave.layout import AUDIO, read_features, write_array
+from avcurr.ave.layout import AUDIO, CATEGORIES, order_file, read_features, write_array, write_categories, write_orders
 from avcurr.cli import app
 from avcurr.train import load_checkpoint
 from tests.ave_fixtures import ave_world  # noqa: F401 - session fixture
@@ -108,3 +108,35 @@ def test_synth_layout_ave(tmp_path):
     assert len(list((tmp_path / "w" / "media").glob("*.mp4"))) == 2
     assert (tmp_path / "w" / "ave" / "Annotations.txt").read_text().count("&good&") == 2
     assert invoke("synth", "--layout", "music", "--out", tmp_path / "x").exit_code == 2
+
+
+def _copy_of(features, into):
+    """A feature folder of symlinks to `features`' files; a file replaced later is unlinked first."""
+    into.mkdir()
+    for path in features.iterdir():
+        (into / path.name).symlink_to(path)
+    return into
+
+
+def test_eval_refuses_another_class_order_and_an_empty_split(features, tmp_path):
+    run = tmp_path / "run"
+    assert _train(features, run).exit_code == 0
+    ckpt = run / "checkpoint.pt"
+    swapped = _copy_of(features, tmp_path / "swapped")
+    names = read_features(features).categories[:-1]
+    (swapped / CATEGORIES).unlink()
+    write_categories(swapped, [names[1], names[0], *names[2:]])
+    result = invoke("eval", "ave", "--checkpoint", ckpt, "--features", swapped, "--out", tmp_path / "e1")
+    assert result.exit_code == 2 and "categories in another order" in result.output
+    empty = _copy_of(features, tmp_path / "empty")
+    (empty / order_file("test")).unlink()
+    write_orders(empty, {"test": np.zeros(0, np.int64)})
+    result = invoke("eval", "ave", "--checkpoint", ckpt, "--features", empty, "--out", tmp_path / "e2")
+    assert result.exit_code == 2 and "the test split holds no videos" in result.output
+    assert not (tmp_path / "e1").exists() and not (tmp_path / "e2").exists()
+
+
+def test_the_baselines_refuse_our_ablation_options(features, tmp_path):
+    result = _train(features, tmp_path / "run", "--model", "ave-baseline", "--modality", "audio")
+    assert result.exit_code == 2 and "--modality change our model only" in result.output
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()

@@ -52,3 +52,26 @@ def test_find_video_accepts_ave_and_fetch_names(tmp_path):
     (tmp_path / "abc.mp4").unlink()
     assert find_video(tmp_path, "abc").name == "abc_30000.webm"
     assert find_video(tmp_path, "xyz") is None
+
+
+def test_features_of_another_annotation_list_are_not_reused(ave_world, tmp_path):
+    world = ave_world["world"]
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    for name in ("trainSet.txt", "valSet.txt", "testSet.txt", "categories.txt", "noisySet.txt"):
+        if (world / "ave" / name).exists():
+            (lists / name).symlink_to(world / "ave" / name)
+    rows = (world / "ave" / "Annotations.txt").read_text().splitlines(keepends=True)
+    (lists / "Annotations.txt").write_text("".join(rows[:-1]))  # the same list less its last event
+    cfg = FeatureConfig(videos=world / "media", annotations=lists / "Annotations.txt", out=ave_world["features"],
+                        threads=1)
+    with pytest.raises(AvcurrError, match="made from another annotation"):
+        extract_features(cfg)
+
+
+def test_a_wrong_encoder_leaves_no_partial_folder(ave_world, tmp_path):
+    out = tmp_path / "features"
+    with pytest.raises(AvcurrError, match="not found"):
+        extract_features(_config(ave_world["world"], ave_world["world"] / "media", out,
+                                 encoder=f"cavl:{tmp_path / 'nosuch.pt'}"))
+    assert not out.exists()

@@ -97,6 +97,10 @@ def check_sizes(state: dict, features: AveFeatures, path: Path) -> None:
     theirs = features.sizes()
     if mine != theirs:
         raise AvcurrError(f"{path} was trained on features of other sizes ({mine}) than {features.folder} ({theirs})")
+    trained = state.get("categories")
+    if trained is not None and list(trained) != list(features.categories):
+        raise AvcurrError(f"{path} was trained with the categories in another order (or others) than "
+                          f"{features.folder}: its class numbers would mean other categories there")
 
 
 def evaluate_ave(cfg: AveEvalConfig, console: "Console | None" = None) -> AveEvalReport:
@@ -112,6 +116,8 @@ def evaluate_ave(cfg: AveEvalConfig, console: "Console | None" = None) -> AveEva
     features = read_features(cfg.features)
     try:
         check_sizes(state, features, Path(cfg.checkpoint))
+        if len(features.split(cfg.split)) == 0:
+            raise AvcurrError(f"{features.folder}: the {cfg.split} split holds no videos; choose another --split")
         predicted, labels = predict(model, features, cfg.split, cfg.batch_size, device, console)
         train = features.labels[features.orders["train"]] if "train" in features.orders else features.labels
         report = _report(cfg, state, features, predicted, labels, majority_floors(train, labels))

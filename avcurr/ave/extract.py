@@ -10,6 +10,8 @@ retried by a rerun, and the parts are removed only once every row is in.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -105,10 +107,22 @@ def noisy_beside(annotations: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _settings(cfg: FeatureConfig, categories: list[str]) -> dict:
+def _settings(cfg: FeatureConfig, categories: list[str], jobs: list[_Job]) -> dict:
+    """What the features depend on; the job list (from the annotations and the background list)
+    enters as a digest, so features of another list are never reused as these."""
+    listing = json.dumps([dataclasses.astuple(j) for j in jobs]).encode()
     return {"encoder": cfg.encoder, "visual_weights": str(cfg.visual_weights) if cfg.visual_weights else None,
             "config": cfg.config, "seed": cfg.seed, "grid": cfg.grid, "segments": cfg.segments,
-            "categories": categories}
+            "categories": categories, "jobs": hashlib.sha256(listing).hexdigest()}
+
+
+def _differs(recorded: dict, settings: dict) -> str:
+    """Why features made with `recorded` settings cannot serve `settings` ("" when they can)."""
+    if recorded == settings:
+        return ""
+    if {k: v for k, v in recorded.items() if k != "jobs"} == {k: v for k, v in settings.items() if k != "jobs"}:
+        return "made from another annotation (or background) list"
+    return "made with other settings"
 
 
 def _jobs(cfg: FeatureConfig, categories: list[str]) -> list[_Job]:
@@ -131,12 +145,11 @@ def _open_parts(out: Path, settings: dict, jobs: list[_Job]) -> dict[int, Path]:
         atomic_write(marker, json.dumps(settings, indent=2) + "\n")
         return {}
     try:
-        same = json.loads(marker.read_text(encoding="utf-8")) == settings
+        why = _differs(json.loads(marker.read_text(encoding="utf-8")), settings)
     except (OSError, ValueError):
-        same = False
-    if not same:
-        raise AvcurrError(f"{parts} holds partial features made with other settings; remove it or "
-                          f"choose another --out")
+        why = "made with unreadable settings"
+    if why:
+        raise AvcurrError(f"{parts} holds partial features {why}; remove it or choose another --out")
     done: dict[int, Path] = {}
     for part in sorted(parts.glob("part-*.npz")):
         with np.load(part, allow_pickle=False) as data:
@@ -158,17 +171,24 @@ def _write_part(out: Path, batch: list[tuple[_Job, np.ndarray, np.ndarray]]) -> 
     return path
 
 
-def _extract(cfg: FeatureConfig, todo: list[_Job], summary: FeatureSummary, console) -> None:
+def _encoder(cfg: FeatureConfig):
+    """(encoder, device); built before anything is written, so a wrong --encoder, --config or
+    --visual-weights leaves no partial folder behind."""
     import torch
 
-    from avcurr.ave.decode import decode_segments
-    from avcurr.ave.encoders import build_encoder, encode_video
+    from avcurr.ave.encoders import build_encoder
     from avcurr.train.device import pick_device
 
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
-    encoder = build_encoder(cfg.encoder, cfg.visual_weights, cfg.config, cfg.seed, device)
+    return build_encoder(cfg.encoder, cfg.visual_weights, cfg.config, cfg.seed, device), device
+
+
+def _extract(cfg: FeatureConfig, todo: list[_Job], summary: FeatureSummary, console, encoder, device) -> None:
+    from avcurr.ave.decode import decode_segments
+    from avcurr.ave.encoders import encode_video
+
     batch, cache = [], {}
     with progress_bar(console, "ave-features", len(todo)) as bar:
         for job in todo:
@@ -257,7 +277,7 @@ def extract_features(cfg: FeatureConfig, console: "Console | None" = None) -> Fe
     categories = read_category_list(cfg.categories or default_categories(cfg.annotations))
     jobs = _jobs(cfg, categories)
     out = Path(cfg.out)
-    settings = _settings(cfg, categories)
+    settings = _settings(cfg, categories, jobs)
     summary = FeatureSummary(out=out)
     marker = out / DONE
     if marker.is_file() and not (out / PARTS).is_dir():
@@ -265,15 +285,17 @@ def extract_features(cfg: FeatureConfig, console: "Console | None" = None) -> Fe
             recorded = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise AvcurrError(f"cannot read {marker}: {exc}; remove it to extract again") from None
-        if recorded.get("settings") != settings:
-            raise AvcurrError(f"{out} holds AVE features made with other settings; choose another --out")
+        why = _differs(recorded.get("settings") or {}, settings)
+        if why:
+            raise AvcurrError(f"{out} holds AVE features {why}; choose another --out")
         summary.reused, summary.rows, summary.noisy = len(jobs), recorded["rows"], recorded["noisy"]
         summary.shapes = recorded["shapes"]
         return summary
+    encoder, device = _encoder(cfg)
     out.mkdir(parents=True, exist_ok=True)
     done = _open_parts(out, settings, jobs)
     summary.reused = len(done)
-    _extract(cfg, [j for j in jobs if j.id not in done], summary, console)
+    _extract(cfg, [j for j in jobs if j.id not in done], summary, console, encoder, device)
     if not any((out / PARTS).glob("part-*.npz")):
         raise AvcurrError(f"no video could be encoded ({len(summary.failures)} failures; first: "
                           f"{summary.failures[0][1] if summary.failures else 'none'})")

@@ -103,7 +103,10 @@ def measure(cfg: MapsConfig, features: AveFeatures, models: dict, device, consol
                 path = find_truth(cfg.truth, _video_id(features, row))
                 if path is None:
                     raise AvcurrError(f"no truth file for {_video_id(features, row)} in {cfg.truth}")
-                truth = json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    truth = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise AvcurrError(f"cannot read truth file {path}: {exc}") from None
                 for seg in event_segments(truth, row) + event_segments(truth, row, silent=True):
                     rows_out.append(_score_segment(scores, heats, b, seg, rng))
             bar.update(advance=len(chunk))

@@ -77,6 +77,13 @@ class AveTrainConfig(LoopConfig):
                               f"(unsupervised negatives come from the batch), got {self.batch_size}")
         if self.gamma <= 0:
             raise AvcurrError(f"--gamma must be positive, got {self.gamma}")
+        ablations = {"--modality": (self.modality, "audio+assisted"), "--fusion": (self.fusion, "avfb"),
+                     "--swab": (self.swab, "mean+max"), "--aggregation": (self.aggregation, True),
+                     "--swab-rescale": (self.swab_rescale, True)}
+        changed = [name for name, (value, default) in ablations.items() if value != default]
+        if self.model != "ours" and changed:  # the baselines have one fixed architecture
+            raise AvcurrError(f"{', '.join(changed)} change our model only; --model {self.model} has a fixed "
+                              "architecture (leave them at their defaults)")
         model = self.model_config()
         if self.mode == "unsupervised" and (model.model != "ours" or model.streams != "both" or model.swab == "none"):
             raise AvcurrError("--mode unsupervised needs our model with both streams and SWAB (AVTGML compares "

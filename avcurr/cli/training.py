@@ -15,7 +15,7 @@ from avcurr.cli.common import plain
 
 MaxSteps = Annotated[Optional[int], typer.Option(help="Stop after this many optimiser steps (counted over resumes).")]
 Epochs = Annotated[Optional[int], typer.Option(help="Stop after this many passes over the training data.")]
-MaxMinutes = Annotated[Optional[float], typer.Option(help="Stop (with a checkpoint) after this much wall-clock time.")]
+MaxMinutes = Annotated[Optional[float], typer.Option(help="Stop (with a checkpoint) after this much wall-clock time in this invocation.")]
 Device = Annotated[str, typer.Option(help="auto (CUDA when available), cpu, cuda, cuda:N.")]
 Workers = Annotated[int, typer.Option(help="Loader worker processes (0 = read in the training process).")]
 Threads = Annotated[Optional[int], typer.Option(help="CPU threads for torch (default: one per core; 1 is often "

@@ -19,7 +19,8 @@ class LoopConfig:
     run: the run folder (each task says where under it it writes).
     max_steps / epochs: stop after this many optimiser steps / passes over the training data
       (epochs are turned into steps from the data's sample count); max_seconds: wall-clock cap.
-      At least one must be given. All count over resumes: a rerun continues to the same goal.
+      At least one must be given. Steps and epochs count over resumes (a rerun continues to the
+      same goal); the wall-clock cap is per invocation (a rerun gets max_seconds more).
     lr: learning rate override; None = the task's default.
     device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
     seed: initialisation and data order.
@@ -59,6 +60,8 @@ class LoopConfig:
             raise AvcurrError(f"--lr must be positive, got {self.lr}")
         if self.num_workers < 0:
             raise AvcurrError(f"--workers must be 0 or more, got {self.num_workers}")
+        if self.seed < 0:
+            raise AvcurrError(f"--seed must be 0 or more, got {self.seed}")
         return self
 
 
