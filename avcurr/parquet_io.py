@@ -1,4 +1,5 @@
-"""Parquet writing that never leaves a half-written file behind."""
+"""Parquet writing that never leaves a half-written file behind, and reading that names the file
+when it cannot be read."""
 
 from __future__ import annotations
 
@@ -20,3 +21,12 @@ def write_table_atomic(table: pa.Table, path: Path) -> Path:
     except OSError as exc:
         raise AvcurrError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def read_table(path: Path, what: str, columns: list[str] | None = None) -> pa.Table:
+    """The table in `path`, or one AvcurrError: "cannot read <what> <path>: <why>" (missing, not
+    Parquet, truncated, lacking `columns`)."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        raise AvcurrError(f"cannot read {what} {path}: {exc}") from None

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from avcurr.cli import app
 from avcurr.errors import AvcurrError
-from avcurr.fetch import FetchConfig, classify_error, parse_rate
+from avcurr.fetch import FetchConfig, FetchJob, classify_error, parse_rate, run_fetch
 from avcurr.fetch.schedule import backoff_delay
 from avcurr.fetch.status import JOURNAL, MANIFEST, StatusStore
 
@@ -58,6 +58,29 @@ def test_config_rejects_bad_settings(tmp_path):
         FetchConfig(out=tmp_path, url_template="http://x/video.mp4")
     with pytest.raises(AvcurrError, match="cookies file not found"):
         FetchConfig(out=tmp_path, cookies=tmp_path / "nope.txt")
+    with pytest.raises(AvcurrError, match="only \\{ytid\\} as a field"):
+        FetchConfig(out=tmp_path, url_template="http://x/{ytid}.mp4?t={start}")
+
+
+def test_a_worker_that_fails_stops_the_run_with_one_line(tmp_path, monkeypatch):
+    """Not a clip's failure but a bug in a worker thread (injected here while it records a clip):
+    the run stops with an error naming it, instead of the thread dying and the run reporting
+    success with nothing recorded."""
+    import avcurr.fetch.runner as runner_module
+
+    def broken_row(*args):
+        raise KeyError("start")
+
+    monkeypatch.setattr(runner_module, "_row", broken_row)
+    config = FetchConfig(out=tmp_path / "clips", url_template="http://127.0.0.1:9/{ytid}.mp4", max_attempts=1,
+                         progress=False, seed=0, timeout=2)
+    with pytest.raises(AvcurrError, match="a worker failed with KeyError"):
+        run_fetch([FetchJob("abcdefghijk")], config)
+
+
+def test_relative_output_folders_are_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert FetchConfig(out="clips").out == tmp_path / "clips"  # a Ray task elsewhere writes to the same place
 
 
 def _row(key, status="ok"):

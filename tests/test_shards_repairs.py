@@ -255,3 +255,41 @@ def test_a_root_of_the_first_layout_is_read_and_moved_on_the_next_build(copy):
             sorted(p.name for p in folder.iterdir())
     assert len(list(out.glob("lav/train/c*/_stats/*.stats.json"))) == len(before)
     assert verify(out).ok
+
+
+def _manifest(tmp_path, rows) -> Path:
+    path = tmp_path / "m.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_a_clip_twice_with_other_labels_is_refused_and_a_missing_ytid_named(tmp_path):
+    row = {"ytid": "clip0000000", "start": 0.0, "curriculum": "c1", "labels": ["/m/x"]}
+    cases = [([row, {**row, "curriculum": "c2", "labels": ["/m/x", "/m/y"]}], "rows 0 and 1: clip clip0000000_0 twice"),
+             ([row, {**row, "ytid": None}], "row 1: no video id")]
+    for rows, words in cases:
+        result = runner.invoke(app, ["build-shards", "--manifest", str(_manifest(tmp_path, rows)), "--media",
+                                     str(tmp_path), "--out", str(tmp_path / "o"), "--dataset", "d", "--split", "s"])
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert not (tmp_path / "o").exists()
+
+
+def test_verify_reports_unreadable_side_files_as_problems(copy):
+    out, _, _ = copy
+    (out / "lav/train/index.parquet").write_bytes(b"not parquet")
+    stats = next(out.glob("lav/train/c1/_stats/*.stats.json"))
+    stats.write_text("[]")
+    report = verify(out)
+    problems = " ".join(report.problems)
+    assert not report.ok and "cannot read the index" in problems and "are not a shard's stats" in problems
+    assert report.shards["lav/train"] >= 2  # it went on past the bad ones
+
+
+def test_the_job_array_plan_survives_a_publishing_run_that_cannot_start(copy, tmp_path):
+    out, media, manifest = copy
+    assert runner.invoke(app, _build_args(manifest, media, tmp_path / "sliced", "--slice", "0/2")).exit_code == 0
+    plan = next((tmp_path / "sliced/lav/train").glob("_*plan*"))
+    empty = tmp_path / "empty-media"
+    empty.mkdir()
+    result = runner.invoke(app, _build_args(manifest, empty, tmp_path / "sliced"))
+    assert result.exit_code == 2 and plan.is_file()

@@ -26,7 +26,7 @@ def _summary_table(summary) -> Table:
     table.add_row("already in finished shards (skipped)", str(summary.already_done))
     table.add_row("no curriculum (skipped)", str(summary.no_curriculum))
     if summary.duplicates:
-        table.add_row("duplicate keys (skipped)", str(summary.duplicates))
+        table.add_row("repeated rows (identical, built once)", str(summary.duplicates))
     for curriculum, count in sorted(summary.samples.items(), key=lambda kv: int(kv[0][1:])):
         table.add_row(plain(f"samples written to {curriculum}"), str(count))
     if summary.moves:

@@ -65,10 +65,19 @@ class FetchConfig:
     exact_strategy: str = "local"
 
     def __post_init__(self) -> None:
+        # Absolute, as Ray tasks on other machines (or other working folders) need them.
+        object.__setattr__(self, "out", Path(self.out).absolute())
+        if self.cookies is not None:
+            object.__setattr__(self, "cookies", Path(self.cookies).absolute())
         if self.workers < 1:
             raise AvcurrError(f"--workers must be at least 1, got {self.workers}")
         if "{ytid}" not in self.url_template:
             raise AvcurrError(f"--url-template must contain {{ytid}}: {self.url_template!r}")
+        try:
+            self.url_template.format(ytid="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise AvcurrError(f"--url-template may hold only {{ytid}} as a field ({exc!r}): "
+                              f"{self.url_template!r}") from None
         if self.cut not in ("exact", "copy"):
             raise AvcurrError(f"--cut must be 'exact' or 'copy', got {self.cut!r}")
         if self.max_attempts < 1:

@@ -26,6 +26,7 @@ class Tally:
     failed: int = 0
     retries: int = 0
     by_reason: Counter = field(default_factory=Counter)
+    crashes: list = field(default_factory=list)  # exceptions that stopped a worker thread
     started: float = field(default_factory=time.monotonic)
 
     def finish(self, status: str, reason: str) -> None:

@@ -13,24 +13,13 @@ Ray is optional (`pip install 'avcurr[ray]'`); this module imports it only when 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
-from avcurr.errors import AvcurrError
 from avcurr.fetch.classify import TRANSIENT
 from avcurr.fetch.download import Outcome, attempt_clip, warm_up
 from avcurr.fetch.jobs import FetchConfig, FetchJob
-
-
-def require_ray():
-    """The `ray` module, or one clear error saying how to get it."""
-    try:
-        import ray
-    except ImportError:
-        raise AvcurrError("--engine ray needs Ray, which is not installed here: "
-                          "pip install 'avcurr[ray]' (or use --engine local)") from None
-    return ray
+from avcurr.ray_cluster import connect_ray
 
 
 class ClusterGate:
@@ -82,12 +71,8 @@ class RayAttempts:
     """The Ray engine as the runner sees it: `attempt(job, config, pause_for)` runs one Ray task."""
 
     def __init__(self, config: FetchConfig) -> None:
-        ray = self.ray = require_ray()
-        self.started_here = not ray.is_initialized()
-        if self.started_here:
-            # address None: a new Ray instance on this machine ("local"); "auto": the running cluster.
-            ray.init(address=config.ray_address or "local", logging_level=logging.WARNING,
-                     **({} if config.ray_address else {"include_dashboard": False}))
+        ray, self.started_here = connect_ray(config.ray_address)
+        self.ray = ray
         # One gate per run; no CPU of its own, so it never waits behind the clip tasks it gates.
         self.gate = ray.remote(num_cpus=0)(ClusterGate).remote(config.rate)
         self.task = ray.remote(num_cpus=1, max_retries=0)(run_one_clip)

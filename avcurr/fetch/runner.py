@@ -91,6 +91,15 @@ def _open_engine(config: FetchConfig):
 
 def _worker(work: WorkQueue, store: StatusStore, config: FetchConfig, events: queue.Queue,
             rng: random.Random, attempt) -> None:
+    try:
+        _work_through(work, store, config, events, rng, attempt)
+    except Exception as exc:  # a bug, not a clip's failure: stop everyone, the driver says what
+        work.stop()
+        events.put(("crash", exc))
+
+
+def _work_through(work: WorkQueue, store: StatusStore, config: FetchConfig, events: queue.Queue,
+                  rng: random.Random, attempt) -> None:
     while (task := work.get()) is not None:
         made = task.attempt + 1
         # Drawn before the attempt, so that a Ray task can start the cluster-wide pause itself.
@@ -129,7 +138,7 @@ def run_fetch(jobs: Iterable[FetchJob], config: FetchConfig, console=None) -> Fe
     """Fetch every job (of `config.slice`, if set) that still needs it into `config.out`; returns
     what happened."""
     if config.engine == "ray":
-        from avcurr.fetch.ray_engine import require_ray
+        from avcurr.ray_cluster import require_ray
 
         require_ray()  # say so before anything is locked or written
     out = Path(config.out)
@@ -183,6 +192,9 @@ def _run(jobs: list[FetchJob], config: FetchConfig, store: StatusStore, console)
                 raise
             _drain(events, tally, timeout=0)
             bar.update(0)
+        if tally.crashes:
+            raise AvcurrError(f"fetch stopped: a worker failed with {tally.crashes[0]!r} "
+                              f"({tally.ok} clips fetched and recorded first; rerun to go on)")
         pauses = engine.pauses(work)
     finally:
         engine.close()
@@ -198,6 +210,8 @@ def _drain(events: queue.Queue, tally: Tally, timeout: float) -> None:
     while True:
         if kind == "retry":
             tally.retries += 1
+        elif kind == "crash":
+            tally.crashes.append(outcome)
         else:
             tally.finish(outcome.status, outcome.reason)
         try:

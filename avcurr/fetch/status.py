@@ -21,10 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from avcurr.fetch.jobs import SLICES_DIR
-from avcurr.parquet_io import write_table_atomic
+from avcurr.parquet_io import read_table, write_table_atomic
 
 JOURNAL = "fetch_status.jsonl"
 MANIFEST = "fetch_status.parquet"
@@ -46,7 +45,7 @@ def read_records(folder: Path) -> dict[str, dict]:
     records: dict[str, dict] = {}
     manifest, journal = Path(folder) / MANIFEST, Path(folder) / JOURNAL
     if manifest.exists():
-        for row in pq.read_table(manifest).to_pylist():
+        for row in read_table(manifest, "the fetch status").to_pylist():
             records[row["key"]] = row
     if journal.exists():
         for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():

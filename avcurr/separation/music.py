@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.parquet as pq
 
 from avcurr.errors import AvcurrError
+from avcurr.parquet_io import read_table
 from avcurr.sources.listing import write_manifest
 from avcurr.sources.music import music_videos
 
@@ -49,7 +49,7 @@ def music_solo_manifests(music: Path, seconds: float = 10.0, probe_duration=None
     splits = split_of_videos()
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     videos: Counter = Counter()
-    for video in pq.read_table(source).to_pylist():
+    for video in read_table(source, "the fetch status").to_pylist():
         if video.get("status") != "ok" or not video.get("path") or video["ytid"] not in splits:
             continue
         try:

@@ -16,7 +16,6 @@ tasks of a job array build side by side; a run without `--slice` then finishes a
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter, defaultdict
@@ -29,7 +28,7 @@ from avcurr.locks import exclusive
 from avcurr.progress import progress_bar
 from avcurr.shards.engine import Engine, check_engine, make_engine
 from avcurr.shards.groups import GroupOutcome, build_move_group
-from avcurr.shards.layout import check_curriculum, split_dir
+from avcurr.shards.layout import PARTIAL_SUFFIX, check_curriculum, split_dir
 from avcurr.shards.manifest import ClipTask, Manifest, read_manifest
 from avcurr.shards.pairs import read_pairs
 from avcurr.shards.plan import GroupContext, ShardGroup, plan_groups, replan_left_over
@@ -79,10 +78,12 @@ class BuildConfig:
     slice: tuple[int, int] | None = None
 
     def __post_init__(self):
+        # Absolute: a Ray worker on a cluster started elsewhere resolves relative paths against
+        # its own working folder, and would write the shards there.
         for name in ("manifest", "out", "media", "pairs"):
             value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
+            if value is not None:
+                object.__setattr__(self, name, Path(value).absolute())
         if self.curricula is not None and not isinstance(self.curricula, tuple):
             object.__setattr__(self, "curricula", (self.curricula,) if isinstance(self.curricula, str)
                                else tuple(self.curricula))
@@ -215,6 +216,14 @@ def _check_media(todo: list[ClipTask], config: BuildConfig) -> None:
                           f"<key>.<ext>, e.g. {todo[0].key}.mp4); nothing was changed")
 
 
+def _sweep_partials(base: Path, summary: BuildSummary) -> None:
+    swept = [path for folder in sorted(base.iterdir()) if folder.is_dir()
+             for path in sorted(folder.iterdir()) if path.name.endswith(PARTIAL_SUFFIX)]
+    for path in swept:
+        path.unlink(missing_ok=True)
+    summary.removed += tuple(path.name for path in swept)
+
+
 def _tidy(state: SplitState, drop: dict[Path, set[str]], written: set[str], config: BuildConfig,
           summary: BuildSummary) -> None:
     """After the new shards are finished: shrink shards that lost keys, remove unfinished tars whose
@@ -315,7 +324,6 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
     with exclusive(base, "another build-shards"):
         from avcurr.shards.slices import remove_plan
 
-        plan_removed = remove_plan(base)  # a job array's plan: this run finishes that build
         state = scan_split(config.out, config.dataset, config.split)
         recover = _recoverable(state)
         done, moves, drop, removals = _plan_moves(manifest, state)
@@ -330,6 +338,8 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
         clip_groups = plan_groups([t for t in todo if t.media is not None], numbers, config.limits.max_samples)
         engine = make_engine(config.engine, config.workers or default_workers(), config.ray_address,
                              config.workers) if clip_groups else None
+        # A job array's plan: this run finishes that build (removed only now that it can run).
+        plan_removed = remove_plan(base)
         summary.already_done = sum(1 for t in tasks if t.key in done)
         for item in recover:
             restat(item.tar, item.content, config.dataset, config.split, item.curriculum)
@@ -351,6 +361,9 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
             if engine is not None:
                 for outcome in run_groups(engine, clip_groups, ctx, summary, console, numbers):
                     written.update(outcome.written)
+                # A Ray task whose worker died and was retried left its half-written tar behind;
+                # this run holds the folder alone, so every partial tar now is one of ours.
+                _sweep_partials(base, summary)
             _tidy(state, drop, written, config, summary)
         except OSError as exc:  # disk full, folder gone: one line, finished shards stay
             raise _disk_error(exc, base, summary.shards) from None

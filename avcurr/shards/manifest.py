@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from avcurr.errors import AvcurrError
 from avcurr.keys import clip_key
+from avcurr.parquet_io import read_table
 from avcurr.shards.layout import check_curriculum
 
 REQUIRED = ("ytid", "start", "curriculum")
@@ -103,6 +103,8 @@ def _count(value) -> int | None:
 
 
 def _task(row: dict, media: dict[str, Path], base: Path) -> ClipTask:
+    if row["ytid"] is None or not str(row["ytid"]).strip():
+        raise AvcurrError("no video id (ytid is empty)")
     start = _float(row["start"])
     if start is None or start < 0:
         raise AvcurrError(f"bad start {row['start']!r} for video id {row['ytid']!r}")
@@ -122,10 +124,7 @@ def read_manifest(path: Path, media_dir: Path | None = None) -> Manifest:
     """Clip tasks of a manifest. A `path` column (relative to the manifest's folder, or absolute)
     overrides the lookup of `<key>.<ext>` in `media_dir`."""
     path = Path(path)
-    try:
-        table = pq.read_table(path)
-    except (OSError, ValueError) as exc:
-        raise AvcurrError(f"cannot read manifest {path}: {exc}") from None
+    table = read_table(path, "manifest")
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise AvcurrError(f"manifest {path} lacks column(s) {', '.join(missing)}")
@@ -133,16 +132,20 @@ def read_manifest(path: Path, media_dir: Path | None = None) -> Manifest:
     if media_dir is None and "path" not in table.column_names:
         raise AvcurrError(f"manifest {path} has no `path` column: give --media DIR")
     media = _media_index(media_dir)
-    tasks, no_curriculum, duplicates, seen = [], [], [], set()
+    tasks, no_curriculum, duplicates, seen = [], [], [], {}
     for i, row in enumerate(table.to_pylist()):
         try:
             task = _task(row, media, path.parent)
         except AvcurrError as exc:
             raise AvcurrError(f"manifest {path} row {i}: {exc}") from None
         if task.key in seen:
-            duplicates.append(task.key)
+            first, earlier = seen[task.key]
+            if (earlier.curriculum, earlier.labels, earlier.media) != (task.curriculum, task.labels, task.media):
+                raise AvcurrError(f"manifest {path} rows {first} and {i}: clip {task.key} twice, with other "
+                                  "labels, curriculum or media; keep one of them")
+            duplicates.append(task.key)  # the same row again: built once
             continue
-        seen.add(task.key)
+        seen[task.key] = (i, task)
         if task.curriculum:
             tasks.append(task)
         else:

@@ -59,7 +59,12 @@ class _Ordered:
     def _submit(self) -> None:
         while (self.next_in < len(self.tasks) and len(self.running) < self.workers
                and self.next_in - self.next_out < self.workers * _AHEAD):
-            self.running[self.pool.submit(self.work, self.tasks[self.next_in])] = self.next_in
+            try:
+                future = self.pool.submit(self.work, self.tasks[self.next_in])
+            except BrokenProcessPool:  # a worker died since the last wait: its clips fail, go on
+                self._restart()
+                continue
+            self.running[future] = self.next_in
             self.next_in += 1
 
     def _collect(self, future: Future, index: int) -> bool:

@@ -15,11 +15,10 @@ cluster. Ray is optional (`pip install 'avcurr[ray]'`); this module imports it o
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from typing import Iterator
 
-from avcurr.fetch.ray_engine import require_ray
+from avcurr.ray_cluster import connect_ray
 from avcurr.shards.groups import GroupOutcome, build_group
 from avcurr.shards.plan import GroupContext, ShardGroup
 from avcurr.shards.pool import WORKER_DIED
@@ -50,12 +49,8 @@ class RayEngine:
     """Shard groups as Ray tasks on a new local Ray instance, or on the cluster at `address`."""
 
     def __init__(self, address: str | None = None, in_flight: int | None = None):
-        ray = self.ray = require_ray()
-        self.started_here = not ray.is_initialized()
-        if self.started_here:
-            # address None: a new Ray instance on this machine ("local"); "auto": the running cluster.
-            ray.init(address=address or "local", logging_level=logging.WARNING,
-                     **({} if address else {"include_dashboard": False}))
+        ray, self.started_here = connect_ray(address)
+        self.ray = ray
         self.task = ray.remote(num_cpus=1, max_retries=GROUP_RETRIES, retry_exceptions=False)(build_shard_group)
         self.in_flight = in_flight
 

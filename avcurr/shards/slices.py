@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from avcurr.atomic import fsync_folder
 from avcurr.errors import AvcurrError
 from avcurr.locks import shared
+from avcurr.parquet_io import read_table
 from avcurr.shards.layout import existing_stats, split_dir
 from avcurr.shards.manifest import ClipTask, Manifest
 from avcurr.shards.plan import ShardGroup, plan_groups
@@ -102,10 +103,7 @@ def write_plan_once(path: Path, groups: list[ShardGroup], identity: str) -> bool
 
 def read_plan(path: Path, tasks: list[ClipTask], identity: str) -> list[ShardGroup]:
     """The groups of the plan in `path`; an error when it was made for other clips or options."""
-    try:
-        table = pq.read_table(path)
-    except (OSError, ValueError) as exc:
-        raise AvcurrError(f"cannot read the build plan {path}: {exc}") from None
+    table = read_table(path, "the build plan")
     if (table.schema.metadata or {}).get(_IDENTITY, b"").decode() != identity:
         raise AvcurrError(f"the build plan {path} was made for another manifest or other options; start every "
                           "task of the array with the same ones, or run build-shards once without --slice to "

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import soundfile as sf
 from PIL import Image
 
 from avcurr.audio.spectrogram import N_BINS, N_FRAMES, N_SAMPLES, SAMPLE_RATE
 from avcurr.errors import AvcurrError
+from avcurr.parquet_io import read_table
 from avcurr.shards.layout import (AUDIO_ONLY_MEMBERS, INDEX_NAME, MEMBERS, PARTIAL_SUFFIX, all_tars,
                                   existing_stats, is_curriculum, read_stats)
 from avcurr.shards.tario import file_sha256, read_samples
@@ -89,8 +89,10 @@ def _check_hashes(tar: Path, stats: dict, samples: dict, problems: list[str]) ->
 
 def verify_shard(tar: Path, curriculum: str, problems: list[str]) -> list[str]:
     """Check one finished shard against its stats; returns its keys in order."""
-    stats = read_stats(tar)
     try:
+        stats = read_stats(tar)
+        if not isinstance(stats, dict) or not {"samples", "n_samples", "bytes"} <= set(stats):
+            raise AvcurrError(f"stats of {tar.name} are not a shard's stats (samples, n_samples, bytes)")
         samples = read_samples(tar).samples
     except AvcurrError as exc:
         problems.append(str(exc))
@@ -118,7 +120,11 @@ def _check_index(folder: Path, where: dict[str, str], report: VerifyReport) -> N
     if not index.is_file():
         report.problems.append(f"{folder}: no {INDEX_NAME}")
         return
-    rows = pq.read_table(index, columns=["key", "shard"]).to_pylist()
+    try:
+        rows = read_table(index, "the index", columns=["key", "shard"]).to_pylist()
+    except AvcurrError as exc:
+        report.problems.append(str(exc))
+        return
     listed = {r["key"]: r["shard"] for r in rows}
     if len(listed) != len(rows):
         report.problems.append(f"{index}: keys repeated")
