@@ -140,3 +140,12 @@ def test_the_baselines_refuse_our_ablation_options(features, tmp_path):
     result = _train(features, tmp_path / "run", "--model", "ave-baseline", "--modality", "audio")
     assert result.exit_code == 2 and "--modality change our model only" in result.output
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_a_resume_with_another_mode_is_refused(features, tmp_path):
+    run = tmp_path / "run"
+    assert _train(features, run, "--max-steps", "3").exit_code == 0
+    result = _train(features, run, "--mode", "unsupervised", "--max-steps", "6")
+    assert result.exit_code == 2 and "was trained with other settings (mode: 'supervised' there" in result.output
+    state = load_checkpoint(run / "checkpoint.pt", kind="ave")
+    assert state["mode"] == "supervised" and state["step"] == 3  # the record and the weights untouched

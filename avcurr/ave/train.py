@@ -155,6 +155,8 @@ class AveTask(TrainTask):
         return loss, {"d_pos": d_pos.mean().detach(), "d_neg": d_neg.mean().detach(),
                       "triplet_accuracy": (d_pos > d_neg).float().mean().detach()}
 
+    fixed_on_resume = ("mode", "categories", "mil_pool", "video_label", "gamma")
+
     def checkpoint_extra(self) -> dict:
         return {"mode": self.cfg.mode, "categories": list(self.features.categories),
                 "features": str(self.cfg.features), "mil_pool": self.cfg.mil_pool,

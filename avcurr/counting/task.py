@@ -130,6 +130,8 @@ class CounterTask(TrainTask):
                 stats["mean_lambda"] = out.detach().float().mean()
         return loss, stats
 
+    fixed_on_resume = ("head", "max_count", "init")
+
     def checkpoint_extra(self) -> dict:
         counts: dict[str, int] = {}
         if self._given is None:

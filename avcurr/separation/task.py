@@ -184,6 +184,8 @@ class SeparatorTask(TrainTask):
         weight = torch.log1p(mixture).clamp(1e-3, 10.0)[:, None]
         return weight / weight.mean()
 
+    fixed_on_resume = ("condition", "loss_weight", "curriculum", "mixtures_per_step")
+
     def checkpoint_extra(self) -> dict:
         return {"condition": self.cfg.condition, "localizer": self.localizer_info, "loss_weight": self.cfg.loss_weight,
                 "curriculum": self.cfg.curriculum, "mixtures_per_step": self.cfg.mixtures}

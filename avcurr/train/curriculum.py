@@ -112,6 +112,8 @@ class CurriculumTask(TrainTask):
             scores = alignment_scores(out.audio.centres, out.visual.centres)
         return contrastive_loss(scores.float(), self.model_cfg.margin)
 
+    fixed_on_resume = ("stage", "alignment", "k_a", "k_v", "localization_rule")
+
     def checkpoint_extra(self) -> dict:
         from avcurr.localize.rules import RULE_KEY
 

@@ -89,6 +89,7 @@ def _resume(task: TrainTask, model, optimiser, device) -> tuple[_Position, str]:
         return _Position(), task.initialise(model, device)
     state = load_checkpoint(path, device, kind=task.kind)
     task.check_model_config(state["model_config"], path)
+    task.check_resume(state, path)
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"].cpu())

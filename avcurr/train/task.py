@@ -112,3 +112,16 @@ class TrainTask(ABC):
     def checkpoint_extra(self) -> dict:
         """JSON-able facts evaluation needs (a stage, an alignment, a conditioning...)."""
         return {}
+
+    #: keys of `checkpoint_extra` a run keeps for life: a resume with other values is refused
+    #: (they would change training halfway and rewrite what the checkpoint says it was)
+    fixed_on_resume: tuple[str, ...] = ()
+
+    def check_resume(self, state: dict, path: Path) -> None:
+        """Refuse to resume a checkpoint whose fixed settings differ from this run's."""
+        mine = self.checkpoint_extra()
+        differ = [k for k in self.fixed_on_resume if k in state and state[k] != mine.get(k)]
+        if differ:
+            detail = ", ".join(f"{k}: {state[k]!r} there, {mine.get(k)!r} here" for k in differ[:3])
+            raise AvcurrError(f"{path} was trained with other settings ({detail}); pass the same options to "
+                              "resume it, or choose a new run folder")
