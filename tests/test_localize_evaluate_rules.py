@@ -80,3 +80,12 @@ def test_an_unrecorded_checkpoint_falls_back_to_the_paper_rule(recorded, cavl_wo
     assert report.labels["told_kv"] == "told k_v = 3 (eq. 7)"
     assert set(report.objects) == {"model", "told_kv", "random"} and report.objects["model"]["n"] == 4
     assert "model_targets" in report.rows[0]
+
+
+def test_evaluation_reads_the_whole_split_under_a_launcher(recorded, cavl_world, tmp_path, monkeypatch):
+    """torchrun sets RANK / WORLD_SIZE; an evaluation still scores every clip, not a rank's share."""
+    whole = _evaluate(cavl_world, recorded["ckpt"], tmp_path / "a")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    under_launcher = _evaluate(cavl_world, recorded["ckpt"], tmp_path / "b")
+    assert len(under_launcher.rows) == len(whole.rows) > 1

@@ -93,10 +93,12 @@ def baselines(truth: np.ndarray, train_counts: dict[str, int] | None, max_count:
 def _loader(cfg: CountingEvalConfig):
     from avcurr.counting.mixing import curricula_sizes
     from avcurr.data import LoaderConfig, make_loader
+    from avcurr.data.config import WHOLE_SPLIT
 
     curricula = tuple(curricula_sizes(cfg.shards, cfg.dataset, cfg.split, cfg.curricula))
     return make_loader(LoaderConfig(root=cfg.shards, dataset=cfg.dataset, split=cfg.split, curricula=curricula,
-                                    batch_size=cfg.batch_size, shuffle_buffer=0, epochs=1, training=False))
+                                    batch_size=cfg.batch_size, shuffle_buffer=0, epochs=1, training=False,
+                                    **WHOLE_SPLIT))
 
 
 def evaluate_counting(cfg: CountingEvalConfig, console: "Console | None" = None) -> CountingReport:

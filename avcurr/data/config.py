@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+#: LoaderConfig options of an evaluation: every sample of the split, read by this one process
+#: (not a rank's share, even where a launcher set RANK / WORLD_SIZE)
+WHOLE_SPLIT = {"rank": 0, "world_size": 1}
+
+
 @dataclass(frozen=True)
 class LoaderConfig:
     """What to stream and how.

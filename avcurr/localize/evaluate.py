@@ -130,10 +130,11 @@ def method_maps(model, spec, image, sources: int, rule: LocalizationRule, method
 
 def _batches(cfg: LocalizationConfig):
     from avcurr.data import LoaderConfig, make_loader
+    from avcurr.data.config import WHOLE_SPLIT
 
     return make_loader(LoaderConfig(root=cfg.shards, dataset=cfg.dataset, split=cfg.split,
                                     curricula=cfg.curricula, batch_size=cfg.batch_size, shuffle_buffer=0,
-                                    epochs=1, training=False))
+                                    epochs=1, training=False, **WHOLE_SPLIT))
 
 
 def evaluate_localization(cfg: LocalizationConfig, console: Console | None = None) -> LocalizationReport:

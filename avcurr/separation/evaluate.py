@@ -98,10 +98,11 @@ class SeparationReport:
 def load_test_clips(cfg: SeparationEvalConfig) -> TestClips:
     """Every clip of the test split's curriculum (middle frame), silent ones set aside."""
     from avcurr.data import LoaderConfig, make_loader
+    from avcurr.data.config import WHOLE_SPLIT
 
     loader = make_loader(LoaderConfig(root=cfg.shards, dataset=cfg.dataset, split=cfg.split,
                                       curricula=(cfg.curriculum,), batch_size=16, shuffle_buffer=0, epochs=1,
-                                      training=False, with_audio=True))
+                                      training=False, with_audio=True, **WHOLE_SPLIT))
     keys, metas, waves, frames, specs, lengths, silent = [], [], [], [], [], [], []
     for batch in loader:
         for i, key in enumerate(batch["key"]):
