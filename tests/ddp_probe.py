@@ -2,11 +2,12 @@
 
     python -m torch.distributed.run --nproc_per_node 2 --standalone -m tests.ddp_probe SHARDS OUT
 
-Two checks, each rank writing what it saw into OUT (the test compares the ranks and a single process):
+Three checks, each rank writing what it saw into OUT (the test compares the ranks and a single process):
 1. `--global-negatives`: the curriculum task's loss and the DDP-averaged gradients on this rank's
    slice of one fixed batch, with and without gathering the negatives (model in eval mode, so that
    the loss depends on the pairs only, not on batch-norm statistics of the slice).
-2. Training with the real loop and loader: the keys of every batch this rank trained on, and this
+2. Ranks handed different numbers of batches stop together (the loop agrees on every stop).
+3. Training with the real loop and loader: the keys of every batch this rank trained on, and this
    rank's weights at the end (the task keeps the model it built).
 """
 
@@ -83,12 +84,24 @@ def train(shards: Path, out: Path, steps: int, batch: int) -> None:
                                                              "world_size": summary.world_size}))
 
 
+def uneven_data_check(out: Path) -> None:
+    """Rank 0 is handed 2 batches, rank 1 three: every rank must stop after 2 steps (rank 1 alone
+    would wait forever in DDP's all-reduce of a third step)."""
+    rank = dist.get_rank()
+    cfg = TrainConfig(run=out / "uneven-run", model="tiny", batch_size=2, max_steps=10, device="cpu", threads=1)
+    batches = [fixed_batch(2) for _ in range(2 + rank)]
+    summary = run_training(CurriculumTask(cfg.validate(), batches), cfg)
+    (out / f"uneven-rank{rank}.json").write_text(json.dumps({"steps": summary.steps, "stopped_by": summary.stopped_by,
+                                                               "samples": summary.samples}))
+
+
 def main() -> None:
     shards, out, steps, batch = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(1)
     dist.init_process_group("gloo")  # the loop then uses this group (and leaves it to us)
     try:
         negatives_check(out, out / "negatives-run")
+        uneven_data_check(out)
         train(shards, out, steps, batch)
     finally:
         dist.destroy_process_group()

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -52,9 +53,43 @@ def _env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (torchrun's ranks run in sessions of their own)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _run(command: list[str], timeout: int, env: dict) -> subprocess.CompletedProcess:
+    """Run `command`; on a timeout (ranks stuck in a collective) every process it started is
+    killed, the ranks too, and the test fails."""
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [*_descendants(proc.pid), proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"{' '.join(command[:8])} ran past {timeout} s:\n{stdout[-2000:]}{stderr[-2000:]}")
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
 def _torchrun(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", *args]
-    done = subprocess.run(command, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+    done = _run(command, timeout, _env())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -78,7 +113,7 @@ def _rank_digests(output: str) -> dict[int, str]:
 
 @pytest.fixture(scope="module")
 def probe(one_per_shard, tmp_path_factory) -> Path:
-    """tests/ddp_probe.py under torchrun: the global-negatives check, then 3 steps of training."""
+    """tests/ddp_probe.py under torchrun: the global-negatives check, uneven data, then 3 steps of training."""
     out = tmp_path_factory.mktemp("ddp-probe")
     _torchrun("-m", "tests.ddp_probe", str(one_per_shard["root"]), str(out), "3", str(PER_RANK))
     return out
@@ -101,6 +136,11 @@ def test_two_ranks_read_disjoint_samples_and_end_with_the_same_weights(probe, on
     assert seen[0]["digest"] == seen[1]["digest"] == _checkpoint_digest(probe / "run" / "c1" / "checkpoint.pt")
     rows = [json.loads(line) for line in (probe / "run" / "c1" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and rows[-1]["samples"] == 18
+
+
+def test_ranks_that_run_out_of_data_at_different_steps_stop_together(probe):
+    seen = [json.loads((probe / f"uneven-rank{r}.json").read_text()) for r in range(2)]
+    assert seen[0] == seen[1] == {"steps": 2, "stopped_by": "data", "samples": 2 * 2 * 2}
 
 
 def _relative_difference(grads: dict, model) -> float:
@@ -140,8 +180,7 @@ def _sbatch(args: list[str], **env) -> subprocess.CompletedProcess:
             "MASTER_PORT": str(_free_port()), **env}
     if shutil.which("srun"):  # a Slurm machine: ask for the direct launch the test can run
         full["SRUN"] = "none"
-    return subprocess.run(["bash", str(SCRIPT), *args], cwd=REPO, env=full, capture_output=True, text=True,
-                          timeout=180)
+    return _run(["bash", str(SCRIPT), *args], 180, full)
 
 
 def test_torchrun_trains_and_the_slurm_script_resumes_from_rank_0s_checkpoint(one_per_shard, tmp_path):
