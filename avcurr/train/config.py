@@ -62,16 +62,16 @@ class LoopConfig:
                 raise AvcurrError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise AvcurrError(f"--max-minutes must be positive, got {self.max_seconds / 60:g}")
-        if self.lr is not None and self.lr <= 0:
-            raise AvcurrError(f"--lr must be positive, got {self.lr}")
-        if self.num_workers < 0:
-            raise AvcurrError(f"--workers must be 0 or more, got {self.num_workers}")
         if self.compile:
             import torch._dynamo
 
             if self.compile_backend not in torch._dynamo.list_backends(exclude_tags=()):
                 raise AvcurrError(f"unknown torch.compile backend {self.compile_backend!r}; "
                                   "use inductor (the default), aot_eager or eager")
+        if self.lr is not None and self.lr <= 0:
+            raise AvcurrError(f"--lr must be positive, got {self.lr}")
+        if self.num_workers < 0:
+            raise AvcurrError(f"--workers must be 0 or more, got {self.num_workers}")
         return self
 
 
