@@ -14,6 +14,12 @@ Each rank's loader reads its own part of the shards (`LoaderConfig.node()` takes
 process group; see avcurr/data/stream.py for the split). Stopping on the wall clock or on the end
 of the data is agreed by every rank at every step (one tiny all-reduce on the CPU, over gloo, so a
 GPU is never made to wait), so no rank is left waiting in a collective its peers never join.
+
+Batch and learning rate: batch_size is per rank, so one step trains on a global batch of
+batch_size x world size and DDP averages its gradients. Steps, samples and epochs count global
+batches. The learning rate is used as given, not scaled with the world size: the paper's rates
+are Adam's at batch 16, and the linear scaling rule is an SGD rule that does not carry over to
+Adam reliably; a user who wants another rate for a larger global batch passes --lr.
 """
 
 from __future__ import annotations
