@@ -29,20 +29,24 @@ from avcurr.train.distributed import Ranks, torchrun_env, weights_digest
 from avcurr.train.loop import _step_limit
 from tests.cavl_fixtures import cavl_world  # noqa: F401 - session fixture
 from tests.ddp_probe import BATCH_PER_RANK, fixed_batch
+from tests.shards_fixtures import _once, shared_base
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "pipelines" / "slurm" / "train_multinode.sbatch"
 PER_RANK = 3
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def one_per_shard(cavl_world, tmp_path_factory) -> dict:  # noqa: F811 - the session fixture
-    """c1 of the shared world, one sample per shard; returns {"root", "keys"}."""
-    root = tmp_path_factory.mktemp("ddp") / "shards"
+    """c1 of the shared world, one sample per shard (built once, shared by xdist workers);
+    returns {"root", "keys"}."""
+    root = shared_base(tmp_path_factory) / "ddp-shards"
     base = cavl_world["world"].parent
-    build_shards(BuildConfig(manifest=base / "curricula.parquet", media=cavl_world["world"] / "media", out=root,
-                             dataset="synth", split="train", workers=1, curricula=("c1",),
-                             limits=ShardLimits(max_samples=1)))
+    with _once(root) as first:
+        if first:
+            build_shards(BuildConfig(manifest=base / "curricula.parquet", media=cavl_world["world"] / "media",
+                                     out=root, dataset="synth", split="train", workers=1, curricula=("c1",),
+                                     limits=ShardLimits(max_samples=1)))
     stats = sorted((root / "synth/train/c1/_stats").glob("*.json"))
     keys = {s["key"] for f in stats for s in json.loads(f.read_text())["samples"]}
     assert len(stats) == 6 and len(keys) == 6
@@ -111,11 +115,16 @@ def _rank_digests(output: str) -> dict[int, str]:
     return {int(r): d for r, d in re.findall(r"rank (\d+) of 2: \d+ steps, weights digest ([0-9a-f]{16})", output)}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def probe(one_per_shard, tmp_path_factory) -> Path:
-    """tests/ddp_probe.py under torchrun: the global-negatives check, uneven data, then 3 steps of training."""
-    out = tmp_path_factory.mktemp("ddp-probe")
-    _torchrun("-m", "tests.ddp_probe", str(one_per_shard["root"]), str(out), "3", str(PER_RANK))
+    """tests/ddp_probe.py under torchrun: the global-negatives check, uneven data, then 3 steps of
+    training (run once, shared by xdist workers)."""
+    out = shared_base(tmp_path_factory) / "ddp-probe"
+    with _once(out) as first:
+        if first:
+            shutil.rmtree(out, ignore_errors=True)  # what a failed run left
+            out.mkdir()
+            _torchrun("-m", "tests.ddp_probe", str(one_per_shard["root"]), str(out), "3", str(PER_RANK))
     return out
 
 
