@@ -96,7 +96,8 @@ def ave_features_command(
 
 def train_ave_command(
     features: Annotated[Path, typer.Option(help="Feature folder in the official layout (avcurr ave-features, or AVE's own).")],
-    run: Annotated[Path, typer.Option(help="Run folder: checkpoint.pt, metrics.jsonl/csv, curves.png, summary.json.")],
+    run: Annotated[Path, typer.Option("--run", "--run-dir", help="Run folder: checkpoint.pt, metrics.jsonl/csv, "
+                                      "curves.png, summary.json (--run-dir under torchrun).")],
     mode: Annotated[str, typer.Option(help="supervised (segment labels), weak (video labels, MIL mean pooling) "
                                            "or unsupervised (AVTGML, no labels).")] = "supervised",
     model: Annotated[str, typer.Option(help="ours, ave-baseline (AVE-ECCV18's A+V-att) or ave-dmrn (its DMRN).")] = "ours",

@@ -19,7 +19,8 @@ def _curricula(text: Optional[str]) -> tuple[str, ...] | None:
 
 def train_counter_command(
     shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar.")],
-    run: Annotated[Path, typer.Option(help="Run folder: checkpoint.pt (kind counter), metrics, curves.png.")],
+    run: Annotated[Path, typer.Option("--run", "--run-dir", help="Run folder: checkpoint.pt (kind counter), metrics, "
+                                      "curves.png (--run-dir under torchrun).")],
     dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "audioset",
     split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "train",
     curricula: Annotated[Optional[str], typer.Option(help="Comma-separated curricula to train on (default: every "

@@ -18,7 +18,8 @@ from avcurr.errors import AvcurrError
 
 def train_separator_command(
     shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c1/*.tar of solo clips.")],
-    run: Annotated[Path, typer.Option(help="Run folder: writes <run>/separator-<condition>/ (rerun to resume).")],
+    run: Annotated[Path, typer.Option("--run", "--run-dir", help="Run folder: writes <run>/separator-<condition>/ "
+                                      "(rerun to resume; --run-dir under torchrun).")],
     localizer: Annotated[Path, typer.Option(help="Trained curriculum checkpoint (avcurr train); frozen, copied "
                                                  "into the separator.")],
     condition: Annotated[str, typer.Option(help="Visual cue: 'mask' (features max-pooled under the aligned "

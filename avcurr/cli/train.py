@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from avcurr.cli.common import console, interruptible, plain, reported_errors, say
-from avcurr.cli.training import (CkptEvery, Device, Epochs, LogEvery, MaxMinutes, MaxSteps, Seed, Threads,
-                                 Workers, loop_kwargs, training_table)
+from avcurr.cli.training import (CkptEvery, Compile, Device, Epochs, LogEvery, MaxMinutes, MaxSteps, Seed, Threads,
+                                 Workers, loop_kwargs, rank_line, training_table)
 from avcurr.errors import AvcurrError
 
 
@@ -26,11 +26,15 @@ def train_command(
     stage: Annotated[str, typer.Option(help="Curriculum stage c1..c4: streams the c<k> shards, k_a = k audio centres.")],
     shards: Annotated[str, typer.Option(help="Shard root holding <dataset>/<split>/c<k>/*.tar: a folder or a URL "
                                              "(http://..., pipe:...).")],
-    run: Annotated[Path, typer.Option(help="Run folder: writes <run>/c<k>/ and starts from <run>/c<k-1>/checkpoint.pt when present.")],
+    run: Annotated[Path, typer.Option("--run", "--run-dir", help="Run folder: writes <run>/c<k>/ and starts from "
+                                      "<run>/c<k-1>/checkpoint.pt when present. Under torchrun write --run-dir: "
+                                      "torchrun's own parser takes --run for its --run-path.")],
     config: Annotated[str, typer.Option(help="Model configuration: 'paper' (SPEC §5 sizes) or 'tiny' (CPU demos).")] = "paper",
     dataset: Annotated[str, typer.Option(help="Dataset name inside the shard root.")] = "audioset",
     split: Annotated[str, typer.Option(help="Split inside the dataset.")] = "train",
-    batch_size: Annotated[int, typer.Option(help="Pairs per batch; the other pairs of the batch are the negatives.")] = 16,
+    batch_size: Annotated[int, typer.Option(help="Pairs per batch, per process under torchrun (global batch = this x "
+                                                 "the number of processes); the other pairs of the batch are the "
+                                                 "negatives.")] = 16,
     alignment: Annotated[str, typer.Option(help="source: cluster centres aligned (the paper's model); scene: globally "
                                                 "pooled embeddings compared (its Table 1 baseline).")] = "source",
     lr: Annotated[Optional[float], typer.Option(help="Learning rate (default: base 1e-4, tiny 1e-3, times 0.1 ** (k - 1)).")] = None,
@@ -46,8 +50,19 @@ def train_command(
     max_steps: MaxSteps = None, epochs: Epochs = None, max_minutes: MaxMinutes = None, device: Device = "auto",
     workers: Workers = 0, threads: Threads = None, seed: Seed = 0, ckpt_every: CkptEvery = 200,
     log_every: LogEvery = 10,
+    global_negatives: Annotated[bool, typer.Option("--global-negatives", help="Under torchrun: every process scores "
+                                                   "its pairs against the whole global batch (embeddings gathered "
+                                                   "from every process), not only its own batch.")] = False,
+    compile: Compile = False,
 ) -> None:
-    """Train one curriculum stage of the audiovisual model; rerun the same command to resume."""
+    """Train one curriculum stage of the audiovisual model; rerun the same command to resume.
+
+    Several processes: torchrun --nproc_per_node N -m avcurr train ... (add --nnodes and a
+    rendezvous for several machines; pipelines/slurm/train_multinode.sbatch). Each process takes
+    one GPU (gloo on CPUs) and its own part of the shards; rank 0 writes the run folder. The global
+    batch is --batch-size x N; --lr is not scaled with it (pass a larger one yourself if you want
+    that), and a step of N processes is one step of the global batch.
+    """
     from avcurr.train import TrainConfig, train_stage
 
     with reported_errors(), interruptible("rerun the same command to resume from the last checkpoint"):
@@ -55,10 +70,14 @@ def train_command(
         cfg = TrainConfig(run=run, stage=k, shards=shards, dataset=dataset, split=split, model=config,
                           batch_size=batch_size, alignment=alignment, lr=lr, init=init,
                           train_extra_visual=train_extra_visual, readout=readout, extra_visual=extra_visual,
-                          smooth=smooth,
+                          smooth=smooth, global_negatives=global_negatives,
                           **loop_kwargs(max_steps, epochs, max_minutes, device, workers, threads, seed,
-                                        ckpt_every, log_every))
+                                        ckpt_every, log_every, compile))
         summary = train_stage(cfg, console=console)
+    line = rank_line(summary)
+    if line is not None:  # one table, from rank 0; the other ranks say they agree
+        say(line)
+        return
     from avcurr.models import flops_per_sample, preset
 
     rule = cfg.localization_rule()

@@ -19,7 +19,7 @@ from PIL import Image
 
 from avcurr.audio.spectrogram import N_BINS, N_FRAMES, N_SAMPLES, log_spectrogram_torch
 from avcurr.data.policy import SampleError, describe
-from avcurr.data.pool import BufferPool, views
+from avcurr.data.pool import BufferPool, buffer_elements, views
 
 IMAGE_SIZE = 256
 SPEC_SHAPE = (N_BINS, N_FRAMES)
@@ -95,31 +95,42 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(array)
 
 
+IMAGE_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
+
+
 def batch_shapes(n: int, with_audio: bool) -> dict[str, tuple[int, ...]]:
-    """Shapes of the float32 tensors of a batch of n."""
+    """Shapes of the tensors of a batch of n (float32, the image possibly uint8)."""
     shapes = {"spec": (n, 1, *SPEC_SHAPE), "image": (n, 3, IMAGE_SIZE, IMAGE_SIZE)}
     if with_audio:
         shapes["audio"] = (n, N_SAMPLES)
     return shapes
 
 
-def buffer_size(batch_size: int, with_audio: bool) -> int:
-    """float32 elements of a full batch."""
-    return sum(int(np.prod(s)) for s in batch_shapes(batch_size, with_audio).values())
+def batch_dtypes(image_dtype: str) -> dict[str, torch.dtype]:
+    return {"image": IMAGE_DTYPES[image_dtype]}
 
 
-def collate(samples: list[dict], pool: BufferPool, with_audio: bool) -> dict:
-    """Decoded samples -> the batch (float32 tensors in one buffer of `pool`, key, meta, audio)."""
+def buffer_size(batch_size: int, with_audio: bool, image_dtype: str = "float32") -> int:
+    """float32 elements of a full batch's buffer (a uint8 image takes a quarter of its elements)."""
+    return buffer_elements(batch_shapes(batch_size, with_audio), batch_dtypes(image_dtype))
+
+
+def collate(samples: list[dict], pool: BufferPool, with_audio: bool, image_dtype: str = "float32") -> dict:
+    """Decoded samples -> the batch (tensors in one buffer of `pool`, key, meta, audio)."""
     n = len(samples)
-    out = views(pool.take(), batch_shapes(n, with_audio))
+    out = views(pool.take(), batch_shapes(n, with_audio), batch_dtypes(image_dtype))
     spec, image = out["spec"], out["image"].numpy()
+    as_bytes = image.dtype == np.uint8
     need_spec: list[int] = []
     for i, sample in enumerate(samples):
         if sample["spec"] is None:
             need_spec.append(i)
         else:
             spec[i, 0].copy_(_tensor(sample["spec"]))
-        np.multiply(sample["image"].transpose(2, 0, 1), _SCALE, out=image[i])  # PIL's array is read-only: numpy
+        if as_bytes:
+            image[i] = sample["image"].transpose(2, 0, 1)
+        else:
+            np.multiply(sample["image"].transpose(2, 0, 1), _SCALE, out=image[i])  # PIL's array is read-only: numpy
         if with_audio:
             out["audio"][i].copy_(torch.from_numpy(sample["wave"]))
     if need_spec:  # shards built with --no-spec: all such samples of the batch in one torch call

@@ -32,6 +32,9 @@ class LoaderConfig:
     rank, world_size: this node's place among data-parallel processes (None: from torch.distributed,
       else the RANK / WORLD_SIZE environment variables, else 0 of 1).
     with_audio: also return the waveform (B x 110336 float32) decoded from the FLAC.
+    image_dtype: "float32" (the pinned batch format: in [0, 1]) or "uint8" (the JPEG's own bytes,
+      0..255, a quarter of the memory to copy to a GPU; `avcurr.train.device.to_device` turns them
+      into the same float32 images there).
     pin_memory: hand batches over in pinned memory (when CUDA is there), for fast copies to a GPU.
     handler: what a bad sample or unreadable shard does: "raise" (one AvcurrError naming shard and
       key) or "skip" (logged, counted per shard on the loader: `loader.skipped`).
@@ -57,6 +60,7 @@ class LoaderConfig:
     shard_urls: str | None = None
     handler: str = "raise"
     tar_reader: str = "ustar"
+    image_dtype: str = "float32"
 
     def node(self) -> tuple[int, int]:
         """(rank, world_size) of this process, resolved as documented above."""

@@ -23,7 +23,7 @@ import webdataset as wds
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 from webdataset.tariterators import group_by_keys
 
-from avcurr.data.batch import buffer_size, collate, decode_sample
+from avcurr.data.batch import IMAGE_DTYPES, buffer_size, collate, decode_sample
 from avcurr.data.config import LoaderConfig
 from avcurr.data.policy import ErrorPolicy, SkipCounts, check_policy
 from avcurr.data.pool import BufferPool, adopt
@@ -49,6 +49,8 @@ def _check(config: LoaderConfig) -> None:
     if config.epochs is not None and config.epochs < 1:
         raise AvcurrError(f"epochs must be at least 1 (or None: endless), got {config.epochs}")
     check_policy(config.handler)
+    if config.image_dtype not in IMAGE_DTYPES:
+        raise AvcurrError(f"bad image_dtype {config.image_dtype!r}: expected one of {', '.join(IMAGE_DTYPES)}")
     if config.tar_reader not in READERS:
         raise AvcurrError(f"bad tar_reader {config.tar_reader!r}: expected one of {', '.join(READERS)}")
 
@@ -113,9 +115,11 @@ class ShardStream(IterableDataset):
         cfg = self.config
         part, parts, worker, in_worker = self._reader()
         policy = ErrorPolicy(cfg.handler, self.skips, row=worker)
-        pool = BufferPool(buffer_size(cfg.batch_size, cfg.with_audio), shared=in_worker, keep=KEEP_BUFFERS)
+        pool = BufferPool(buffer_size(cfg.batch_size, cfg.with_audio, cfg.image_dtype), shared=in_worker,
+                          keep=KEEP_BUFFERS)
         batches = wds.batched(cfg.batch_size, partial=not cfg.drop_last,
-                              collation_fn=functools.partial(collate, pool=pool, with_audio=cfg.with_audio))
+                              collation_fn=functools.partial(collate, pool=pool, with_audio=cfg.with_audio,
+                                                             image_dtype=cfg.image_dtype))
         if cfg.epochs is None:  # a stream: batches run across epoch ends, as webdataset's repeat does
             stream = batches(self._endless(part, parts, policy))
         else:

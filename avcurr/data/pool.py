@@ -75,15 +75,33 @@ def adopt(batch: dict, names: tuple[str, ...] = ("spec", "image", "audio")) -> d
     for name in names:
         if name in batch:
             tensor = batch[name]
-            batch[name] = owned.as_strided(tensor.shape, tensor.stride(), tensor.storage_offset())
+            base = owned if tensor.dtype == owned.dtype else owned.view(tensor.dtype)  # uint8 images
+            batch[name] = base.as_strided(tensor.shape, tensor.stride(), tensor.storage_offset())
     return batch
 
 
-def views(flat: torch.Tensor, shapes: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """Consecutive tensors of `shapes` laid out at the start of `flat`."""
-    out, start = {}, 0
+def _elements(shape: tuple[int, ...], dtype: torch.dtype) -> int:
+    """float32 elements a tensor of `shape` and `dtype` takes in a buffer (rounded up)."""
+    return -(-math.prod(shape) * dtype.itemsize // 4)
+
+
+def buffer_elements(shapes: dict[str, tuple[int, ...]], dtypes: dict[str, torch.dtype] | None = None) -> int:
+    """float32 elements that `views` lays `shapes` out in."""
+    dtypes = dtypes or {}
+    return sum(_elements(shape, dtypes.get(name, torch.float32)) for name, shape in shapes.items())
+
+
+def views(flat: torch.Tensor, shapes: dict[str, tuple[int, ...]],
+          dtypes: dict[str, torch.dtype] | None = None) -> dict[str, torch.Tensor]:
+    """Consecutive tensors of `shapes` laid out at the start of `flat` (float32 unless `dtypes`
+    names another dtype: a view of the same bytes)."""
+    out, start, dtypes = {}, 0, dtypes or {}
     for name, shape in shapes.items():
-        n = math.prod(shape)
-        out[name] = flat[start:start + n].view(shape)
+        dtype = dtypes.get(name, torch.float32)
+        n = _elements(shape, dtype)
+        region = flat[start:start + n]
+        if dtype != torch.float32:
+            region = region.view(dtype)[:math.prod(shape)]
+        out[name] = region.view(shape)
         start += n
     return out

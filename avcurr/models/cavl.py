@@ -116,3 +116,21 @@ def flops_per_sample(cfg: ModelConfig, k_a: int = 1, k_v: int = 2) -> dict[str, 
             parts[name] = int(counter.get_total_flops())
     parts["fc_and_clustering"] = parts["total"] - parts["audio_net"] - parts["visual_net"]
     return parts
+
+
+def train_flops_per_sample(cfg: ModelConfig, k_a: int = 1, k_v: int = 2) -> int:
+    """FLOPs of one training sample: forward and backward (about 3x the forward; the first layers
+    need no input gradient), counted on the `meta` device with torch's FLOP counter. The loss
+    stands in as a sum of the alignment scores: its own FLOPs are a few per pair of the batch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from avcurr.models.alignment import alignment_scores
+
+    counter = FlopCounterMode(display=False)
+    with torch.device("meta"):
+        model = CAVL(cfg)
+        spec, image = torch.empty(1, 1, 512, 432), torch.empty(1, 3, 256, 256)
+        with counter:
+            out = model(spec, image, k_a, k_v)
+            alignment_scores(out.audio.centres, out.visual.centres).sum().backward()
+    return int(counter.get_total_flops())

@@ -29,6 +29,11 @@ class LoopConfig:
     num_workers: loader worker processes (0 = read in the training process).
     ckpt_every / log_every: steps between checkpoints (a killed run resumes from the last one)
       and between metrics rows.
+    compile: run the model through `torch.compile` (worth it on GPUs for long runs; the first
+      steps pay for the compilation); compile_backend: torch.compile's backend ("inductor", its
+      default; "aot_eager" traces without generating code, for checks).
+    Under torchrun every process runs the same config: batch sizes are per rank (the global batch
+    is batch_size x world size) and the learning rate is not scaled (see avcurr/train/distributed.py).
     """
 
     run: Path
@@ -42,6 +47,8 @@ class LoopConfig:
     num_workers: int = 0
     ckpt_every: int = 200
     log_every: int = 10
+    compile: bool = False
+    compile_backend: str = "inductor"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "run", Path(self.run))
@@ -56,6 +63,12 @@ class LoopConfig:
                 raise AvcurrError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise AvcurrError(f"--max-minutes must be positive, got {self.max_seconds / 60:g}")
+        if self.compile:
+            import torch._dynamo
+
+            if self.compile_backend not in torch._dynamo.list_backends(exclude_tags=()):
+                raise AvcurrError(f"unknown torch.compile backend {self.compile_backend!r}; "
+                                  "use inductor (the default), aot_eager or eager")
         if self.lr is not None and self.lr <= 0:
             raise AvcurrError(f"--lr must be positive, got {self.lr}")
         if self.num_workers < 0:
@@ -74,7 +87,11 @@ class TrainConfig(LoopConfig):
     shards/dataset/split: where the shards are (`<shards>/<dataset>/<split>/c<k>/*.tar`; a local
       folder or a URL).
     model: preset name (`paper` or `tiny`).
-    batch_size: pairs per batch; the other pairs of the batch are the negatives.
+    batch_size: pairs per batch (per rank under torchrun); the other pairs of the batch are the
+      negatives.
+    global_negatives: under torchrun, gather every rank's embeddings (all_gather, gradients kept
+      for each rank's own part) so that the negatives are the other pairs of the global batch;
+      False: the rank's own batch (each rank's loss over its own pairs, DDP averages them).
     alignment: `source` (the paper's model: clusters, structural alignment of their centres) or
       `scene` (globally pooled embeddings compared directly: the paper's Table 1 baseline, CAVL-C0).
     init: checkpoint to start from instead of stage k-1's (weights only).
@@ -99,6 +116,7 @@ class TrainConfig(LoopConfig):
     readout: str | None = None
     extra_visual: int | None = None
     smooth: int | None = None
+    global_negatives: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -34,10 +34,17 @@ def needs_scaler(device: torch.device) -> bool:
     return device.type == "cuda" and not torch.cuda.is_bf16_supported()
 
 
+# The loader's own factor (avcurr/data/batch.py): uint8 frames become exactly its float32 images.
+_SCALE = torch.tensor(1 / 255, dtype=torch.float32)
+
+
 def to_device(batch: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """spec and image of a loader batch on `device` (channels-last images on CUDA)."""
+    """spec and image of a loader batch on `device` (channels-last images on CUDA); uint8 images
+    (LoaderConfig(image_dtype="uint8")) are copied as bytes and made float32 in [0, 1] there."""
     spec = batch["spec"].to(device, non_blocking=True)
     image = batch["image"].to(device, non_blocking=True)
+    if image.dtype == torch.uint8:
+        image = image.to(torch.float32).mul_(_SCALE)  # a 0-d CPU tensor is fine beside CUDA ones
     if device.type == "cuda":
         spec = spec.contiguous(memory_format=torch.channels_last)
         image = image.contiguous(memory_format=torch.channels_last)

@@ -30,10 +30,15 @@ class RunningMean:
         self.steps += 1
         self.samples += samples
 
-    def mean(self) -> dict[str, float]:
-        """Per-step means (one device sync for all of them) and samples per second; then reset."""
+    def mean(self, reduce=None) -> dict[str, float]:
+        """Per-step means (one device sync for all of them) and samples per second; then reset.
+        `reduce` (a tensor -> tensor function) combines the sums first, e.g. averages them over
+        data-parallel ranks."""
         names = list(self._sums)
-        totals = torch.stack([self._sums[n] for n in names]).tolist() if names else []
+        totals = torch.stack([self._sums[n] for n in names]) if names else None
+        if totals is not None and reduce is not None:
+            totals = reduce(totals)
+        totals = totals.tolist() if totals is not None else []
         elapsed = max(time.perf_counter() - self.since, 1e-9)
         row = {n: t / max(self.steps, 1) for n, t in zip(names, totals)}
         row["samples_per_s"] = self.samples / elapsed

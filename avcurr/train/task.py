@@ -37,6 +37,9 @@ class TrainTask(ABC):
         first by the loop).
       curve_panels: which metrics share a panel of curves.png (default: one panel each).
       curve_lines: horizontal reference lines per metric, {metric: (value, label)}.
+      unused_parameters: True when a step may leave some trainable parameters without a gradient
+        (a head the loss of this mode does not reach); DDP then looks for them at every step
+        (a cost), instead of failing at the second step under torchrun.
     """
 
     kind: str
@@ -46,6 +49,7 @@ class TrainTask(ABC):
     metrics: tuple[str, ...] = ()
     curve_panels: tuple[tuple[str, ...], ...] = ()
     curve_lines: dict[str, tuple[float, str]] = {}
+    unused_parameters: bool = False
 
     # ---- the model -------------------------------------------------------------------------
 
