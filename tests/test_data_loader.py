@@ -116,11 +116,12 @@ def test_no_spec_shards_get_spectrograms_from_flac(tmp_path_factory, root):
 
 
 def test_two_ranks_by_two_workers_read_every_sample_once(root):
-    """Real DataLoader worker processes on two ranks: 4 readers over 3 shards (the sample split)."""
+    """Real DataLoader worker processes on two ranks: 4 readers, every stored key read by exactly
+    one of them (whichever split the shard count picks), and both ranks get a share."""
     parts = [_keys(LoaderConfig(root, "lav", "train", curricula=ALL, batch_size=2, num_workers=2, rank=r,
                                 world_size=2, shuffle_buffer=4)) for r in range(2)]
     every = [k for part in parts for k in part]
-    assert sorted(every) == sorted(_stored(root)) and all(len(p) >= 4 for p in parts)
+    assert sorted(every) == sorted(_stored(root)) and all(len(p) >= 2 for p in parts)
 
 
 def _shard_runs(root):
