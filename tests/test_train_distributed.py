@@ -53,6 +53,12 @@ def one_per_shard(cavl_world, tmp_path_factory) -> dict:  # noqa: F811 - the ses
     return {"root": root, "keys": keys}
 
 
+@pytest.fixture(autouse=True)
+def _private_tmpdir(tmp_path, monkeypatch):
+    """torchrun leaves its log folders (torchelastic_*) in TMPDIR: keep them in the test's own."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+
+
 def _env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
@@ -91,9 +97,9 @@ def _run(command: list[str], timeout: int, env: dict) -> subprocess.CompletedPro
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
-def _torchrun(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+def _torchrun(*args: str, timeout: int = 120, tmp: Path | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--standalone", *args]
-    done = _run(command, timeout, _env())
+    done = _run(command, timeout, {**_env(), **({"TMPDIR": str(tmp)} if tmp else {})})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -124,7 +130,9 @@ def probe(one_per_shard, tmp_path_factory) -> Path:
         if first:
             shutil.rmtree(out, ignore_errors=True)  # what a failed run left
             out.mkdir()
-            _torchrun("-m", "tests.ddp_probe", str(one_per_shard["root"]), str(out), "3", str(PER_RANK))
+            (out / "tmp").mkdir()
+            _torchrun("-m", "tests.ddp_probe", str(one_per_shard["root"]), str(out), "3", str(PER_RANK),
+                      tmp=out / "tmp")
     return out
 
 
