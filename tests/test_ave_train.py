@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -87,3 +89,15 @@ def test_bad_settings(tmp_path):
         AveTrainConfig(run=tmp_path, features=tmp_path, mode="semi", max_steps=1).validate()
     with pytest.raises(AvcurrError, match="at least 2"):
         AveTrainConfig(run=tmp_path, features=tmp_path, mode="unsupervised", batch_size=1, max_steps=1).validate()
+
+
+def test_ranks_take_disjoint_rows_of_the_same_global_batches(tmp_path):
+    random_features(tmp_path, n=12)
+    features = read_features(tmp_path)
+    rows = np.arange(12)
+    per_rank = [list(itertools.islice(endless_batches(features, rows, 2, seed=3, rank=r, world_size=2), 3))
+                for r in range(2)]
+    for mine, theirs in zip(*per_rank):
+        assert not set(mine["key"]) & set(theirs["key"]) and len(mine["key"]) == 2
+    alone = list(itertools.islice(endless_batches(features, rows, 4, seed=3), 3))
+    assert [sorted(a["key"] + b["key"]) for a, b in zip(*per_rank)] == [sorted(g["key"]) for g in alone]

@@ -55,13 +55,18 @@ def training_rows(features: AveFeatures, with_noisy: bool) -> np.ndarray:
 
 
 def endless_batches(features: AveFeatures, rows: np.ndarray, batch_size: int, seed: int,
-                    first_step: int = 0, video_label: str = "event") -> Iterator[dict]:
-    """Full batches forever, reshuffled each pass; the order is seeded by (seed, first_step)."""
+                    first_step: int = 0, video_label: str = "event", rank: int = 0,
+                    world_size: int = 1) -> Iterator[dict]:
+    """Full batches forever, reshuffled each pass; the order is seeded by (seed, first_step).
+    Under data parallelism every rank draws the same order and takes its own `batch_size` rows of
+    each global batch of `batch_size x world_size`, so the ranks see disjoint rows at every step."""
     rng = np.random.default_rng([seed, first_step])
+    step = batch_size * world_size
+    mine = slice(rank * batch_size, (rank + 1) * batch_size)
     while True:
         order = rng.permutation(rows)
-        for i in range(0, len(order) - batch_size + 1, batch_size):
-            yield make_batch(features, order[i:i + batch_size], video_label)
+        for i in range(0, len(order) - step + 1, step):
+            yield make_batch(features, order[i:i + step][mine], video_label)
 
 
 def split_batches(features: AveFeatures, split: str, batch_size: int = 64) -> Iterator[dict]:

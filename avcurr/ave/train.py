@@ -23,6 +23,7 @@ from avcurr.errors import AvcurrError
 from avcurr.models.ave import (AveModelConfig, avtgml, build_ave_model, derangement, mil_pool, modality_settings,
                                segment_loss, weak_loss)
 from avcurr.train.config import LoopConfig
+from avcurr.train.distributed import current_rank
 from avcurr.train.loop import TrainSummary, run_training
 from avcurr.train.task import TrainTask
 
@@ -131,8 +132,9 @@ class AveTask(TrainTask):
     def batches(self, first_step: int) -> Iterable[dict]:
         if self._given is not None:
             return self._given
+        rank, world_size = current_rank()
         return endless_batches(self.features, self._rows, self.batch_size, self.cfg.seed, first_step,
-                               self.cfg.video_label)
+                               self.cfg.video_label, rank, world_size)
 
     def samples_per_epoch(self) -> int | None:
         return None if self._given is not None else len(self._rows)

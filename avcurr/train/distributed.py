@@ -56,6 +56,15 @@ def torchrun_env() -> tuple[int, int, int] | None:
     return rank, world, local
 
 
+def current_rank() -> tuple[int, int]:
+    """(rank, world size) of this process in its process group; (0, 1) outside one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def is_main_process() -> bool:
     """True in the process that reports (rank 0, or the only process)."""
     import torch.distributed as dist
