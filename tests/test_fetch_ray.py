@@ -16,16 +16,6 @@ from http_mirror import Mirror, make_video
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'avcurr[ray]')")
-    # address="local": a new instance of our own, never a cluster some other process started.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 << 20,
-             logging_level="WARNING")
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def media(tmp_path_factory):
     folder = tmp_path_factory.mktemp("media")
     return {"short": make_video(folder / "short.mp4", 4), "long": make_video(folder / "long.mp4", 30, size=192)}

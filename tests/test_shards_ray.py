@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 from avcurr.cli import app
@@ -23,16 +22,6 @@ from avcurr.shards.writer import ShardLimits
 from shards_fixtures import built_root, lavfi_media, shared_base, slow_clip, write_manifest
 
 TASK_TITLE = b"ray::build_shard_group"  # a Ray worker's process title while it runs a group
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'avcurr[ray]')")
-    # address="local": a new instance of our own, never a cluster some other process started.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 << 20,
-             logging_level="WARNING")
-    yield ray
-    ray.shutdown()
 
 
 def _tars(root: Path) -> dict[str, bytes]:
