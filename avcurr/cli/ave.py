@@ -130,7 +130,8 @@ def train_ave_command(
 
     with reported_errors():
         cfg = AveTrainConfig(run=run, features=features, mode=mode, model=model, modality=modality, fusion=fusion,
-                             swab=swab, aggregation=aggregation, swab_rescale=swab_rescale, mil_pool=mil_pool, video_label=video_label, gamma=gamma,
+                             swab=swab, aggregation=aggregation, swab_rescale=swab_rescale, mil_pool=mil_pool,
+                             video_label=video_label, gamma=gamma,
                              background_videos=background_videos, batch_size=batch_size, lr=lr,
                              **loop_kwargs(max_steps, epochs, max_minutes, device, workers, threads, seed,
                                            ckpt_every, log_every))

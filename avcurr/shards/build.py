@@ -28,7 +28,7 @@ from avcurr.locks import exclusive
 from avcurr.progress import progress_bar
 from avcurr.shards.engine import Engine, check_engine, make_engine
 from avcurr.shards.groups import GroupOutcome, build_move_group
-from avcurr.shards.layout import PARTIAL_SUFFIX, check_curriculum, split_dir
+from avcurr.shards.layout import check_curriculum, is_curriculum, partial_files, split_dir
 from avcurr.shards.manifest import ClipTask, Manifest, read_manifest
 from avcurr.shards.pairs import read_pairs
 from avcurr.shards.plan import GroupContext, ShardGroup, plan_groups, replan_left_over
@@ -138,6 +138,12 @@ class BuildSummary:
     def kept(self) -> int:
         return sum(self.samples.values())
 
+    def finish(self, started: float) -> None:
+        """Put shards and failures in name order and record the time since `started`."""
+        self.shards.sort()
+        self.failures.sort(key=lambda f: f.key)
+        self.seconds = time.perf_counter() - started
+
     @property
     def clips_per_second(self) -> float:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
@@ -217,8 +223,8 @@ def _check_media(todo: list[ClipTask], config: BuildConfig) -> None:
 
 
 def _sweep_partials(base: Path, summary: BuildSummary) -> None:
-    swept = [path for folder in sorted(base.iterdir()) if folder.is_dir()
-             for path in sorted(folder.iterdir()) if path.name.endswith(PARTIAL_SUFFIX)]
+    swept = [path for folder in sorted(base.iterdir()) if folder.is_dir() and is_curriculum(folder.name)
+             for path in partial_files(folder)]
     for path in swept:
         path.unlink(missing_ok=True)
     summary.removed += tuple(path.name for path in swept)
@@ -370,8 +376,6 @@ def build_shards(config: BuildConfig, console: Console | None = None) -> BuildSu
         finally:
             if engine is not None:
                 engine.close()
-        summary.shards.sort()
-        summary.failures.sort(key=lambda f: f.key)
-        summary.seconds = time.perf_counter() - started
+        summary.finish(started)
         summary.card = publish(config.out, config.dataset, config.split, summary.failures)
     return summary

@@ -92,6 +92,11 @@ def partial_path(tar: Path) -> Path:
     return Path(tar).with_name(f".{Path(tar).name}{PARTIAL_SUFFIX}")
 
 
+def partial_files(folder: Path) -> list[Path]:
+    """Half-written shards (`*.partial`) in one curriculum folder, by name."""
+    return sorted(p for p in folder.iterdir() if p.name.endswith(PARTIAL_SUFFIX))
+
+
 def all_tars(folder: Path) -> list[Path]:
     """Every `*.tar` shard in one curriculum folder (finished or not), by number."""
     if not folder.is_dir():

@@ -183,7 +183,5 @@ def build_slice(config: "BuildConfig", manifest: Manifest, wanted: set[str] | No
         finally:
             if engine is not None:
                 engine.close()
-    summary.shards.sort()
-    summary.failures.sort(key=lambda f: f.key)
-    summary.seconds = time.perf_counter() - started
+    summary.finish(started)
     return summary

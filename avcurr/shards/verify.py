@@ -17,8 +17,8 @@ from PIL import Image
 from avcurr.audio.spectrogram import N_BINS, N_FRAMES, N_SAMPLES, SAMPLE_RATE
 from avcurr.errors import AvcurrError
 from avcurr.parquet_io import read_table
-from avcurr.shards.layout import (AUDIO_ONLY_MEMBERS, INDEX_NAME, MEMBERS, PARTIAL_SUFFIX, all_tars,
-                                  existing_stats, is_curriculum, read_stats)
+from avcurr.shards.layout import (AUDIO_ONLY_MEMBERS, INDEX_NAME, MEMBERS, all_tars,
+                                  existing_stats, is_curriculum, partial_files, read_stats)
 from avcurr.shards.tario import file_sha256, read_samples
 from avcurr.shards.writer import sample_digest
 
@@ -140,8 +140,7 @@ def verify_split(folder: Path, report: VerifyReport) -> None:
     where: dict[str, str] = {}
     label = f"{folder.parent.name}/{folder.name}"
     for cdir in sorted(p for p in folder.iterdir() if p.is_dir() and is_curriculum(p.name)):
-        leftovers = [p.name for p in cdir.iterdir() if p.name.endswith(PARTIAL_SUFFIX)]
-        report.problems += [f"{cdir}: leftover temporary file {name}" for name in leftovers]
+        report.problems += [f"{cdir}: leftover temporary file {p.name}" for p in partial_files(cdir)]
         for tar in all_tars(cdir):
             if existing_stats(tar) is None:
                 report.problems.append(f"{tar}: unfinished (no stats); rerun build-shards")
